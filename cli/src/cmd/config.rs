@@ -1,0 +1,10 @@
+//! `dcos config ...`
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Args {}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args {}
+}

@@ -1,0 +1,8 @@
+//! One module per command group.
+
+pub mod cluster;
+pub mod config;
+pub mod node;
+pub mod service;
+pub mod task;
+pub mod universe;

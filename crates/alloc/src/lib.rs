@@ -1,0 +1,1 @@
+//! Pure allocation core: agents' resources, port ranges and attributes in, placements out.
