@@ -1,4 +1,5 @@
-//! `dcosd`: the single control-plane binary. `dcosd master` runs the master, `dcosd agent` an agent.
+//! `dcosd`: the single control-plane binary. `dcosd master` runs the master, `dcosd agent` an
+//! agent. The flags of each role are defined by its crate; this file only dispatches.
 
 use clap::{Parser, Subcommand};
 
@@ -12,27 +13,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Role {
     /// Run a master: the cluster's single HTTP entry point, store and schedulers.
-    Master {
-        /// Directory for the embedded store and the master's state.
-        #[arg(long, default_value = "/var/lib/dcos/master")]
-        data_dir: std::path::PathBuf,
-        /// Address to listen on (port 0 picks a free port; the bound address is printed).
-        #[arg(long, default_value = "0.0.0.0:5050")]
-        listen: String,
-    },
+    Master(dcos_master::MasterArgs),
     /// Run an agent that registers with a master and runs tasks.
-    Agent {
-        /// The master's URL, e.g. http://10.0.0.1:5050
-        #[arg(long)]
-        master: String,
-        /// Directory for sandboxes and the agent's state.
-        #[arg(long, default_value = "/var/lib/dcos/agent")]
-        work_dir: std::path::PathBuf,
-    },
+    Agent(dcos_agent::AgentArgs),
+    /// Internal: the per-task supervisor started by an agent.
+    #[command(hide = true)]
+    Supervise(dcos_agent::SuperviseArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
+    if let Role::Supervise(args) = cli.role {
+        // No runtime and no tracing subscriber: the supervisor forks and execs.
+        if let Err(e) = dcos_agent::supervise(args) {
+            eprintln!("dcosd supervise: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DCOS_LOG")
@@ -49,12 +47,9 @@ fn main() {
     };
     let result = rt.block_on(async {
         match cli.role {
-            Role::Master { data_dir, listen } => {
-                dcos_master::run(dcos_master::MasterConfig { data_dir, listen }).await
-            }
-            Role::Agent { master, work_dir } => {
-                dcos_agent::run(dcos_agent::AgentConfig { master, work_dir }).await
-            }
+            Role::Master(args) => dcos_master::run(args).await,
+            Role::Agent(args) => dcos_agent::run(args).await,
+            Role::Supervise(_) => unreachable!("handled above"),
         }
     });
     if let Err(e) = result {
