@@ -4,3 +4,5 @@
 //! schemas, resolve a package by name and version, build options from config.json defaults and
 //! user options, and render the Marathon app (mustache with the package service's rules, or tera
 //! for the project's own packages).
+
+pub mod mustache;
