@@ -1,0 +1,1 @@
+//! Marathon's model and pure cores.
