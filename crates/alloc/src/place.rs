@@ -6,7 +6,9 @@
 use crate::constraint::{full_match_regex, parse_int, validate_constraint, Constraint, Operator};
 use crate::drf::{dominant_share_res, share_key};
 use crate::resources::Res;
-use crate::view::{AgentState, ClusterView, LikeEntry, RoleResources, TaskRec, UNRESERVED};
+use crate::view::{
+    AgentState, ClusterView, FieldCounts, LikeEntry, RoleResources, TaskRec, UNRESERVED,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -192,7 +194,7 @@ enum Prep {
     },
 }
 
-type Counts = HashMap<Option<u32>, u32>;
+type Counts = FieldCounts;
 
 /// A prepared constraint with the group's counts resolved.
 enum Chk<'a> {
@@ -228,15 +230,12 @@ enum Chk<'a> {
     },
 }
 
-fn count(counts: &Counts, v: u32) -> u32 {
-    counts.get(&Some(v)).copied().unwrap_or(0)
-}
-
 impl Chk<'_> {
+    /// Marathon's verdict for one agent (`allPlaced` = the group's tasks in the view).
     fn ok(&self, a: &AgentState) -> bool {
         match self {
             Chk::Unique { field, counts } => match a.value_of(*field) {
-                Some(v) => count(counts, v) == 0,
+                Some(v) => counts.get(v) == 0,
                 None => false,
             },
             Chk::Cluster {
@@ -249,7 +248,7 @@ impl Chk<'_> {
                         None => true,
                         Some(t) => *t == Some(v),
                     };
-                    value_ok && (counts.is_empty() || (counts.len() == 1 && count(counts, v) > 0))
+                    value_ok && (counts.is_empty() || (counts.groups() == 1 && counts.get(v) > 0))
                 }
                 None => false,
             },
@@ -259,9 +258,9 @@ impl Chk<'_> {
                 enough_groups,
                 min_count,
             } => match a.value_of(*field) {
-                Some(v) => match counts.get(&Some(v)) {
-                    None => true,
-                    Some(c) => *enough_groups && *c == *min_count,
+                Some(v) => match counts.get(v) {
+                    0 => true,
+                    c => *enough_groups && c == *min_count,
                 },
                 None => false,
             },
@@ -281,9 +280,9 @@ impl Chk<'_> {
                 None => *negate,
             },
             Chk::MaxPer { field, counts, max } => match a.value_of(*field) {
-                Some(v) => match counts.get(&Some(v)) {
-                    None => true,
-                    Some(c) => (*c as i64) < *max,
+                Some(v) => match counts.get(v) {
+                    0 => true,
+                    c => (c as i64) < *max,
                 },
                 None => false,
             },
@@ -611,9 +610,10 @@ fn ensure_like(view: &mut ClusterView, field: u32, pattern: &str) -> Result<(), 
     Ok(())
 }
 
-static EMPTY_COUNTS: std::sync::LazyLock<Counts> = std::sync::LazyLock::new(HashMap::new);
+static EMPTY_COUNTS: std::sync::LazyLock<Counts> = std::sync::LazyLock::new(Counts::default);
 
-/// Resolves prepared constraints against the view's current group counts.
+/// Resolves prepared constraints against the view's current group counts. Also returns the
+/// lowest GROUP_BY spread value an agent could have (for the early exit of the search).
 fn resolve<'a>(view: &'a ClusterView, p: &Prepared) -> (Vec<Chk<'a>>, u32) {
     let group = view.group_state.get(p.group as usize);
     let counts_of = |field: u32| -> &'a Counts {
@@ -637,24 +637,13 @@ fn resolve<'a>(view: &'a ClusterView, p: &Prepared) -> (Vec<Chk<'a>>, u32) {
             },
             Prep::GroupBy { field, min_groups } => {
                 let counts = counts_of(*field);
-                let min_count = counts.values().copied().min().unwrap_or(0);
-                let some_keys = counts.keys().filter(|k| k.is_some()).count();
-                let known_values = view.values.get(*field as usize).map_or(0, |v| v.len());
-                gb_min += if known_values > some_keys {
-                    0
-                } else {
-                    counts
-                        .iter()
-                        .filter(|(k, _)| k.is_some())
-                        .map(|(_, c)| *c)
-                        .min()
-                        .unwrap_or(0)
-                };
+                let known = view.values.get(*field as usize).map_or(0, |v| v.len());
+                gb_min += counts.min_over_known(known);
                 Chk::GroupBy {
                     field: *field,
                     counts,
-                    enough_groups: counts.len() as i64 >= *min_groups,
-                    min_count,
+                    enough_groups: counts.groups() as i64 >= *min_groups,
+                    min_count: counts.min_count(),
                 }
             }
             Prep::Like {
@@ -697,55 +686,102 @@ fn usable(a: &AgentState, p: &Prepared) -> Res {
     r
 }
 
-/// Spread key: (tasks of the group in the agent's GROUP_BY values, tasks of the group on it).
-fn spread_key(
-    a: &AgentState,
-    idx: u32,
-    chks: &[Chk],
-    per_agent: Option<&HashMap<u32, u32>>,
-) -> (u32, u32) {
+/// Tasks of the group in the agent's GROUP_BY value(s).
+fn group_by_load(a: &AgentState, chks: &[Chk]) -> u32 {
     let mut gb = 0;
     for c in chks {
         if let Chk::GroupBy { field, counts, .. } = c {
             if let Some(v) = a.value_of(*field) {
-                gb += count(counts, v);
+                gb += counts.get(v);
             }
         }
     }
-    let on_agent = per_agent.and_then(|m| m.get(&idx)).copied().unwrap_or(0);
-    (gb, on_agent)
+    gb
 }
 
 fn fits(a: &AgentState, p: &Prepared, avail: &Res) -> bool {
     p.need.le(avail) && a.free_ports.can_serve(&p.fixed_ports, p.dynamic_ports)
 }
 
+/// Searches candidates in preference order (most free first) for the best agent by
+/// (GROUP_BY load, tasks of the group on the agent, position). A first pass looks only at
+/// agents with the lowest possible spread (cheap checks first) and stops at the first that
+/// fits; only if there is none, a second pass ranks every feasible agent. `stop` ends a pass
+/// early when no later candidate can fit.
+fn search<'v>(
+    view: &'v ClusterView,
+    p: &Prepared,
+    chks: &[Chk],
+    gb_min: u32,
+    candidates: impl Iterator<Item = (u64, u32)> + Clone,
+    avail_of: impl Fn(&AgentState) -> Option<Res>,
+    stop: impl Fn(u64) -> bool,
+) -> Option<u32> {
+    let per_agent = view.group_state.get(p.group as usize).map(|g| &g.per_agent);
+    let on_agent = |idx: u32| per_agent.and_then(|m| m.get(&idx)).copied().unwrap_or(0);
+    let has_group_by = chks.iter().any(|c| matches!(c, Chk::GroupBy { .. }));
+    for (score, idx) in candidates.clone() {
+        if stop(score) {
+            break;
+        }
+        if on_agent(idx) != 0 {
+            continue;
+        }
+        let Some(a) = view.agent(idx) else { continue };
+        if has_group_by && group_by_load(a, chks) > gb_min {
+            continue;
+        }
+        let Some(avail) = avail_of(a) else { continue };
+        if fits(a, p, &avail) && chks.iter().all(|c| c.ok(a)) {
+            return Some(idx);
+        }
+    }
+    let mut best: Option<((u32, u32), u32)> = None;
+    for (score, idx) in candidates {
+        if stop(score) {
+            break;
+        }
+        let Some(a) = view.agent(idx) else { continue };
+        let Some(avail) = avail_of(a) else { continue };
+        if !fits(a, p, &avail) || !chks.iter().all(|c| c.ok(a)) {
+            continue;
+        }
+        let key = (group_by_load(a, chks), on_agent(idx));
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, idx));
+        }
+    }
+    best.map(|(_, idx)| idx)
+}
+
 /// The best agent for a prepared request, or None.
 fn find_agent(view: &ClusterView, p: &Prepared) -> Option<u32> {
     let (chks, gb_min) = resolve(view, p);
-    let per_agent = view.group_state.get(p.group as usize).map(|g| &g.per_agent);
 
-    // Phase 1: the role's reservations first.
+    // Phase 1: agents with free reservations for the role (most free reservation first),
+    // reserved and (if accepted) unreserved resources together.
     if p.reserved_ok {
-        if let Some(agents) = view.role_agents.get(p.role as usize) {
-            let mut best: Option<((u32, u32, std::cmp::Reverse<u64>, u32), u32)> = None;
-            for &idx in agents {
-                let Some(a) = view.agent(idx) else { continue };
-                if !a.active || a.pool_avail(p.role).is_zero() {
-                    continue;
-                }
-                let avail = usable(a, p);
-                if !fits(a, p, &avail) || !chks.iter().all(|c| c.ok(a)) {
-                    continue;
-                }
-                let (gb, n) = spread_key(a, idx, &chks, per_agent);
-                let key = (gb, n, std::cmp::Reverse(avail.score()), a.rank);
-                if best.as_ref().is_none_or(|(k, _)| key < *k) {
-                    best = Some((key, idx));
-                }
-            }
-            if let Some((_, idx)) = best {
-                return Some(idx);
+        if let Some(order) = view.role_order.get(p.role as usize) {
+            let found = search(
+                view,
+                p,
+                &chks,
+                gb_min,
+                order
+                    .iter()
+                    .map(|(std::cmp::Reverse(s), _, idx)| (*s, *idx)),
+                |a| {
+                    if !a.active || a.pool_avail(p.role).is_zero() {
+                        None
+                    } else {
+                        Some(usable(a, p))
+                    }
+                },
+                // Reservations with no cpus and no mem left are left to phase 2.
+                |score| score == 0,
+            );
+            if found.is_some() {
+                return found;
             }
         }
     }
@@ -753,28 +789,20 @@ fn find_agent(view: &ClusterView, p: &Prepared) -> Option<u32> {
         return None;
     }
 
-    // Phase 2: unreserved resources, most free first; stop at the first agent with the
-    // lowest possible spread key, or when no further agent can have enough cpus and mem.
+    // Phase 2: unreserved resources, most free first, down to the first agent that cannot
+    // have enough cpus and mem (the score is monotone in both).
     let need_score = p.need.score();
-    let mut best: Option<((u32, u32), u32)> = None;
-    for &(std::cmp::Reverse(score), _, idx) in &view.order {
-        if score < need_score {
-            break;
-        }
-        let Some(a) = view.agent(idx) else { continue };
-        let avail = a.unres_avail();
-        if !fits(a, p, &avail) || !chks.iter().all(|c| c.ok(a)) {
-            continue;
-        }
-        let key = spread_key(a, idx, &chks, per_agent);
-        if best.as_ref().is_none_or(|(k, _)| key < *k) {
-            best = Some((key, idx));
-            if key.0 <= gb_min && key.1 == 0 {
-                break;
-            }
-        }
-    }
-    best.map(|(_, idx)| idx)
+    search(
+        view,
+        p,
+        &chks,
+        gb_min,
+        view.order
+            .iter()
+            .map(|(std::cmp::Reverse(s), _, idx)| (*s, *idx)),
+        |a| Some(usable(a, p)),
+        |score| score < need_score,
+    )
 }
 
 /// Books the request on agent `idx` and returns the decision.

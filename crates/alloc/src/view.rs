@@ -6,6 +6,7 @@ use crate::ports::PortSet;
 use crate::resources::{Res, ResourceError, Resources};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -160,6 +161,8 @@ pub(crate) struct Pool {
     pub role: u32,
     pub total: Res,
     pub used: Res,
+    /// Key under which the agent sits in the role's reservation order (if active).
+    pub score: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -227,11 +230,82 @@ pub(crate) struct TaskRec {
 /// constraint of the group has asked about.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GroupState {
-    pub per_agent: HashMap<u32, u32>,
-    pub fields: HashMap<u32, HashMap<Option<u32>, u32>>,
+    pub per_agent: FxHashMap<u32, u32>,
+    pub fields: FxHashMap<u32, FieldCounts>,
     pub total: u32,
     /// Bumped on every change, so cached verdicts about the group can be invalidated.
     pub generation: u64,
+}
+
+/// A group's task counts by value of one field (`None` = agents without the attribute), with
+/// a histogram of the non-zero counts of present values so min/number of groups are O(log n).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FieldCounts {
+    pub by_value: Vec<u32>,
+    pub missing: u32,
+    /// Values (present) with a non-zero count.
+    pub present: u32,
+    /// count -> number of present values with that count (count > 0).
+    pub hist: BTreeMap<u32, u32>,
+}
+
+impl FieldCounts {
+    pub fn get(&self, v: u32) -> u32 {
+        self.by_value.get(v as usize).copied().unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.present == 0 && self.missing == 0
+    }
+    /// Number of groups as Marathon counts them (the missing-attribute group included).
+    pub fn groups(&self) -> u32 {
+        self.present + u32::from(self.missing > 0)
+    }
+    /// Smallest non-zero group (missing-attribute group included); 0 if there are none.
+    pub fn min_count(&self) -> u32 {
+        let present_min = self.hist.keys().next().copied();
+        match (present_min, self.missing) {
+            (Some(p), 0) => p,
+            (Some(p), m) => p.min(m),
+            (None, m) => m,
+        }
+    }
+    /// Lowest count any of `known` values can have (0 unless every known value is used).
+    pub fn min_over_known(&self, known: usize) -> u32 {
+        if (self.present as usize) < known {
+            0
+        } else {
+            self.hist.keys().next().copied().unwrap_or(0)
+        }
+    }
+    pub fn add(&mut self, v: Option<u32>, delta: i32) {
+        let Some(v) = v else {
+            self.missing = (self.missing as i64 + delta as i64).max(0) as u32;
+            return;
+        };
+        let i = v as usize;
+        if self.by_value.len() <= i {
+            self.by_value.resize(i + 1, 0);
+        }
+        let old = self.by_value[i];
+        let new = (old as i64 + delta as i64).max(0) as u32;
+        if old == new {
+            return;
+        }
+        self.by_value[i] = new;
+        if old > 0 {
+            if let Some(n) = self.hist.get_mut(&old) {
+                *n -= 1;
+                if *n == 0 {
+                    self.hist.remove(&old);
+                }
+            }
+            self.present -= 1;
+        }
+        if new > 0 {
+            *self.hist.entry(new).or_insert(0) += 1;
+            self.present += 1;
+        }
+    }
 }
 
 /// Cached LIKE/UNLIKE verdicts per field value id.
@@ -256,6 +330,8 @@ pub struct ClusterView {
     pub(crate) role_weight: Vec<f64>,
     pub(crate) role_alloc: Vec<Res>,
     pub(crate) role_agents: Vec<BTreeSet<u32>>,
+    /// Per role: active agents with a reservation for it, most free reservation first.
+    pub(crate) role_order: Vec<BTreeSet<(Reverse<u64>, u32, u32)>>,
     pub(crate) frameworks: Interner,
     pub(crate) fw_alloc: HashMap<(u32, u32), Res>,
     pub(crate) groups: Interner,
@@ -296,6 +372,7 @@ impl ClusterView {
             role_weight: vec![1.0],
             role_alloc: vec![Res::default()],
             role_agents: vec![BTreeSet::new()],
+            role_order: vec![BTreeSet::new()],
             frameworks: Interner::default(),
             fw_alloc: HashMap::new(),
             groups: Interner::default(),
@@ -314,6 +391,7 @@ impl ClusterView {
             self.role_weight.push(1.0);
             self.role_alloc.push(Res::default());
             self.role_agents.push(BTreeSet::new());
+            self.role_order.push(BTreeSet::new());
         }
         r
     }
@@ -399,6 +477,7 @@ impl ClusterView {
                 role,
                 total: *r,
                 used: Res::default(),
+                score: 0,
             });
         }
         let unres_total = total.sub(reserved_sum);
@@ -417,6 +496,7 @@ impl ClusterView {
                         role: old_pool.role,
                         total: Res::default(),
                         used: old_pool.used,
+                        score: 0,
                     }),
                     None => {}
                 }
@@ -493,6 +573,11 @@ impl ClusterView {
         };
         if a.active {
             self.order.remove(&a.order_key(idx));
+            for p in &a.pools {
+                if let Some(o) = self.role_order.get_mut(p.role as usize) {
+                    o.remove(&(Reverse(p.score), a.rank, idx));
+                }
+            }
             self.cluster_total = self.cluster_total.sub(a.total);
         }
     }
@@ -503,10 +588,18 @@ impl ClusterView {
             return;
         };
         a.score = a.unres_avail().score();
+        for p in &mut a.pools {
+            p.score = p.total.sub_clamped(p.used).score();
+        }
         if a.active {
             let key = a.order_key(idx);
             self.cluster_total = self.cluster_total.add(a.total);
             self.order.insert(key);
+            for p in &a.pools {
+                if let Some(o) = self.role_order.get_mut(p.role as usize) {
+                    o.insert((Reverse(p.score), a.rank, idx));
+                }
+            }
         }
     }
 
@@ -516,15 +609,28 @@ impl ClusterView {
             return;
         };
         let new_score = a.unres_avail().score();
-        if new_score == a.score {
-            return;
+        if new_score != a.score {
+            if a.active {
+                self.order.remove(&a.order_key(idx));
+                a.score = new_score;
+                self.order.insert(a.order_key(idx));
+            } else {
+                a.score = new_score;
+            }
         }
-        if a.active {
-            self.order.remove(&a.order_key(idx));
-            a.score = new_score;
-            self.order.insert(a.order_key(idx));
-        } else {
-            a.score = new_score;
+        let (rank, active) = (a.rank, a.active);
+        for p in &mut a.pools {
+            let new_score = p.total.sub_clamped(p.used).score();
+            if new_score == p.score {
+                continue;
+            }
+            if active {
+                if let Some(o) = self.role_order.get_mut(p.role as usize) {
+                    o.remove(&(Reverse(p.score), rank, idx));
+                    o.insert((Reverse(new_score), rank, idx));
+                }
+            }
+            p.score = new_score;
         }
     }
 
@@ -645,6 +751,7 @@ impl ClusterView {
                         role,
                         total: Res::default(),
                         used: Res::default(),
+                        score: 0,
                     });
                     self.role_agents[role as usize].insert(idx);
                 }
@@ -711,16 +818,13 @@ impl ClusterView {
         let Some(g) = self.group_state.get_mut(group as usize) else {
             return;
         };
-        fn bump<K: std::hash::Hash + Eq + Copy>(m: &mut HashMap<K, u32>, k: K, delta: i32) {
-            let e = m.entry(k).or_insert(0);
-            *e = (*e as i64 + delta as i64).max(0) as u32;
-            if *e == 0 {
-                m.remove(&k);
-            }
+        let e = g.per_agent.entry(idx).or_insert(0);
+        *e = (*e as i64 + delta as i64).max(0) as u32;
+        if *e == 0 {
+            g.per_agent.remove(&idx);
         }
-        bump(&mut g.per_agent, idx, delta);
         for (field, counts) in g.fields.iter_mut() {
-            bump(counts, a.value_of(*field), delta);
+            counts.add(a.value_of(*field), delta);
         }
         g.total = (g.total as i64 + delta as i64).max(0) as u32;
         g.generation += 1;
@@ -734,10 +838,10 @@ impl ClusterView {
         if g.fields.contains_key(&field) {
             return;
         }
-        let mut counts: HashMap<Option<u32>, u32> = HashMap::new();
+        let mut counts = FieldCounts::default();
         for (agent, n) in &g.per_agent {
             if let Some(Some(a)) = self.agents.get(*agent as usize) {
-                *counts.entry(a.value_of(field)).or_insert(0) += n;
+                counts.add(a.value_of(field), *n as i32);
             }
         }
         if let Some(g) = self.group_state.get_mut(group as usize) {
