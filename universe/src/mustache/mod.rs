@@ -219,14 +219,48 @@ pub fn format_value(v: &Value, style: ValueStyle) -> String {
     }
 }
 
-/// Integral numbers print as integers (`1.0` -> `1`), others as decimals.
+/// Integral numbers print as integers (`1.0` -> `1`, exactly, however large), others as
+/// decimals.
 fn format_number(n: &serde_json::Number) -> String {
-    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-        if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
-            return format!("{}", f as i64);
+    match n.as_f64().filter(|_| n.is_f64()) {
+        Some(f) if f.is_finite() && f.fract() == 0.0 => integral_f64(f),
+        _ => n.to_string(),
+    }
+}
+
+/// The exact decimal expansion of an integral, finite f64.
+fn integral_f64(f: f64) -> String {
+    if f.abs() < 9.0e15 {
+        return format!("{}", f as i64);
+    }
+    let bits = f.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i64 - 1075;
+    let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    // Little-endian base-1e9 limbs of mantissa * 2^exponent (exponent > 0 here).
+    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000 % 1_000_000_000, mantissa / 1_000_000_000_000_000_000];
+    for _ in 0..exponent.max(0) {
+        let mut carry = 0u64;
+        for limb in limbs.iter_mut() {
+            let v = *limb * 2 + carry;
+            *limb = v % 1_000_000_000;
+            carry = v / 1_000_000_000;
+        }
+        if carry > 0 {
+            limbs.push(carry);
         }
     }
-    n.to_string()
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = String::from(if f < 0.0 { "-" } else { "" });
+    let mut iter = limbs.iter().rev();
+    if let Some(top) = iter.next() {
+        out.push_str(&top.to_string());
+    }
+    for limb in iter {
+        out.push_str(&format!("{limb:09}"));
+    }
+    out
 }
 
 /// A JSON string literal without its surrounding quotes.

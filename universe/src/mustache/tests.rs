@@ -18,6 +18,8 @@ fn cosmos_strings_are_json_escaped_without_quotes() {
 #[test]
 fn cosmos_numbers_print_integral_values_as_integers() {
     assert_eq!(cosmos("{{a}} {{b}} {{c}} {{d}}", json!({"a": 1.0, "b": 2.5, "c": 7, "d": -3.0})), "1 2.5 7 -3");
+    assert_eq!(cosmos("{{a}}", json!({"a": 1e20})), "100000000000000000000");
+    assert_eq!(cosmos("{{a}}", json!({"a": -(2f64.powi(70))})), "-1180591620717411303424");
 }
 
 #[test]
