@@ -1,4 +1,19 @@
-//! The agent: registers with the master and runs tasks in sandboxes.
+//! The agent: registers with the master, offers its resources, and runs the tasks the master
+//! sends it. Each task runs in a sandbox directory under the work dir, supervised by a separate
+//! `dcosd supervise` process that puts it in its own pid and mount namespaces and in cgroups
+//! with its memory and cpu limits. Status updates are journaled on disk and resent until the
+//! master acknowledges them; tasks keep running across an agent restart and are recovered from
+//! the work dir. The agent also serves the Mesos-compatible `/state.json` and files API.
+
+pub mod agent;
+pub mod cgroups;
+pub mod containerizer;
+pub mod files_api;
+pub mod status_journal;
+pub mod namespaces;
+pub mod resources;
+pub mod sandbox;
+pub mod supervisor;
 
 /// Flags of `dcosd agent`.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,6 +41,7 @@ pub struct SuperviseArgs {
 }
 
 /// Entry point of `dcosd supervise`; synchronous on purpose (runs before any runtime exists).
-pub fn supervise(_args: SuperviseArgs) -> anyhow::Result<()> {
-    anyhow::bail!("dcosd supervise is not implemented yet")
+pub fn supervise(args: SuperviseArgs) -> anyhow::Result<()> {
+    supervisor::supervise(&args.spec)?;
+    Ok(())
 }

@@ -1,0 +1,42 @@
+//! Linux namespaces for the process containerizer: a new pid namespace (the task's init is
+//! pid 1 and the task sees only its own processes) and a new mount namespace whose mounts are
+//! private, so the fresh `/proc` mounted for the pid namespace never shows on the host.
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceError {
+    #[error("cannot create pid and mount namespaces: {0} (the agent must run as root)")]
+    Unshare(nix::Error),
+    #[error("cannot make the task's mounts private: {0}")]
+    Private(nix::Error),
+    #[error("cannot mount /proc for the task's pid namespace: {0}")]
+    Proc(nix::Error),
+}
+
+/// Unshares the mount namespace of the calling process and the pid namespace of its future
+/// children, then makes every mount private (no propagation back to the host).
+pub fn unshare_pid_and_mount() -> Result<(), NamespaceError> {
+    unshare(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS).map_err(NamespaceError::Unshare)?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(NamespaceError::Private)
+}
+
+/// Mounts a `/proc` for the current pid namespace; called by its pid 1.
+pub fn mount_proc() -> Result<(), NamespaceError> {
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(NamespaceError::Proc)
+}
