@@ -5,6 +5,15 @@
 //! stderr and exit code 1, never a panic or a debug dump.
 
 mod cmd;
+mod config;
+mod files;
+mod http;
+mod local;
+mod mesos;
+mod output;
+mod progress;
+mod prompt;
+mod setup;
 
 use clap::{Parser, Subcommand};
 

@@ -1,0 +1,227 @@
+//! The HTTP client every cluster command uses: base URL and token from the configuration,
+//! timeouts, and failures turned into one clear line (unreachable cluster, HTTP status with
+//! the server's JSON `message`, invalid JSON).
+
+use std::time::Duration;
+
+use reqwest::blocking::{Client as Inner, RequestBuilder, Response};
+use serde_json::Value;
+
+use crate::config::{ConfigError, DcosDir, SslVerify, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot reach the cluster at {url}: {reason}; is it running? `dcos cluster up` starts a local one")]
+    Unreachable { url: String, reason: String },
+    #[error("the cluster at {url} did not answer within {secs} s; check that it is running, or raise `dcos config set core.timeout SECONDS`")]
+    Timeout { url: String, secs: u64 },
+    #[error("{method} {path} was refused (401 Unauthorized: {message}); log in again or set core.dcos_acs_token")]
+    Unauthorized {
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error("{method} {path} failed: {status}: {message}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{method} {path} answered with invalid JSON ({message}); is {url} a dcos-rs cluster?")]
+    BadJson {
+        method: String,
+        path: String,
+        url: String,
+        message: String,
+    },
+    #[error("cannot read the CA bundle {path}: {message}; fix core.ssl_verify")]
+    CaBundle { path: String, message: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Build(String),
+    #[error("request to {url} failed: {reason}")]
+    Other { url: String, reason: String },
+}
+
+impl HttpError {
+    /// The HTTP status when the server answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            HttpError::Unauthorized { .. } => Some(401),
+            _ => None,
+        }
+    }
+}
+
+/// A client bound to one cluster entry point.
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    timeout: Duration,
+    inner: Inner,
+}
+
+impl Client {
+    /// The client for the attached cluster (or `DCOS_URL`).
+    pub fn from_config() -> Result<Self, HttpError> {
+        let dir = DcosDir::from_env()?;
+        let target = Target::resolve(&dir)?;
+        Self::new(&target)
+    }
+
+    pub fn new(target: &Target) -> Result<Self, HttpError> {
+        let mut b = Inner::builder()
+            .timeout(target.timeout)
+            .connect_timeout(Duration::from_secs(10).min(target.timeout))
+            .user_agent(concat!("dcos-rs-cli/", env!("CARGO_PKG_VERSION")));
+        match &target.ssl_verify {
+            SslVerify::Yes => {}
+            SslVerify::No => b = b.danger_accept_invalid_certs(true),
+            SslVerify::CaBundle(path) => {
+                let err = |message: String| HttpError::CaBundle {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
+                for c in certs {
+                    b = b.add_root_certificate(c);
+                }
+            }
+        }
+        let inner = b.build().map_err(|e| HttpError::Build(e.to_string()))?;
+        Ok(Self {
+            base: target.url.trim_end_matches('/').to_string(),
+            token: target.token.clone(),
+            timeout: target.timeout,
+            inner,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    fn with_auth(&self, rb: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(t) => rb.header("Authorization", format!("token={t}")),
+            None => rb,
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, rb: RequestBuilder) -> Result<Response, HttpError> {
+        let resp = self.with_auth(rb).send().map_err(|e| self.transport_error(e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp.text().unwrap_or_default();
+        let message = server_message(&body)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+        if status.as_u16() == 401 {
+            return Err(HttpError::Unauthorized {
+                method: method.into(),
+                path: path.into(),
+                message,
+            });
+        }
+        Err(HttpError::Status {
+            method: method.into(),
+            path: path.into(),
+            status: status.as_u16(),
+            message,
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            return HttpError::Timeout {
+                url: self.base.clone(),
+                secs: self.timeout.as_secs(),
+            };
+        }
+        let reason = root_cause(&e);
+        if e.is_connect() {
+            HttpError::Unreachable {
+                url: self.base.clone(),
+                reason,
+            }
+        } else {
+            HttpError::Other {
+                url: self.base.clone(),
+                reason,
+            }
+        }
+    }
+
+    fn json(&self, method: &str, path: &str, resp: Response) -> Result<Value, HttpError> {
+        let text = resp.text().map_err(|e| self.transport_error(e))?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| HttpError::BadJson {
+            method: method.into(),
+            path: path.into(),
+            url: self.base.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// GET `path` (with optional query pairs) and parse the JSON answer.
+    pub fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value, HttpError> {
+        let rb = self.inner.get(self.url(path)).query(query);
+        let resp = self.send("GET", path, rb)?;
+        self.json("GET", path, resp)
+    }
+
+    /// POST a JSON body to `path` and parse the JSON answer.
+    #[allow(dead_code)] // for `dcos auth login` (issue 6) and the other command groups
+    pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, HttpError> {
+        let rb = self.inner.post(self.url(path)).json(body);
+        let resp = self.send("POST", path, rb)?;
+        self.json("POST", path, resp)
+    }
+}
+
+/// The `message` (or `error`/`errors`) of a JSON error body, else a short plain body.
+pub fn server_message(body: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        for k in ["message", "error", "title"] {
+            if let Some(m) = v.get(k).and_then(Value::as_str) {
+                return Some(m.to_string());
+            }
+        }
+        return None;
+    }
+    let t = body.trim();
+    (!t.is_empty() && t.len() <= 300 && !t.contains('\n')).then(|| t.to_string())
+}
+
+/// The innermost error message, e.g. "Connection refused (os error 111)" -> "connection refused".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    if let Some(io) = cur.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+            std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+            _ => {}
+        }
+    }
+    let s = cur.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().collect::<String>() + chars.as_str(),
+        None => "unknown error".into(),
+    }
+}
