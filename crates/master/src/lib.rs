@@ -1,16 +1,139 @@
-//! The master: one HTTP entry point, the SQLite store, the agent registry and the task lifecycle.
+//! The master: the cluster's single HTTP entry point, its durable store (embedded SQLite), the
+//! agent registry with heartbeat-based health, placement through the allocation core, the task
+//! lifecycle, and the interface internal frameworks (app and job schedulers) plug into.
+//!
+//! Layout: [`store`] (SQLite behind typed records), [`model`] (the records), [`core`] (state
+//! machine: commit, then apply), `registry` and `tasks` (agent and task logic on the core),
+//! [`placement`], [`frameworks`] (internal framework interface), [`master`] (async shell),
+//! [`state_json`] (Mesos documents), [`http`] (the route table).
+
+pub mod core;
+pub mod frameworks;
+pub mod http;
+pub mod master;
+pub mod model;
+pub mod placement;
+mod registry;
+pub mod state_json;
+pub mod store;
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+pub use crate::core::{Core, CoreConfig, CoreError};
+pub use crate::master::Master;
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Flags of `dcosd master`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArgs {
     /// Directory for the embedded store and the master's state.
     #[arg(long, default_value = "/var/lib/dcos/master")]
-    pub data_dir: std::path::PathBuf,
+    pub data_dir: PathBuf,
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, default_value = "0.0.0.0:5050")]
     pub listen: String,
+    /// Seconds without a heartbeat after which an agent is unreachable and its tasks
+    /// TASK_UNREACHABLE.
+    #[arg(long, default_value_t = 15.0)]
+    pub agent_timeout_secs: f64,
+    /// Seconds an agent stays unreachable before its tasks become TASK_LOST.
+    #[arg(long, default_value_t = 60.0)]
+    pub unreachable_to_lost_secs: f64,
+    /// Heartbeat interval the master asks agents to use (milliseconds).
+    #[arg(long, default_value_t = 2000)]
+    pub heartbeat_interval_ms: u64,
+    /// The master's log file, served at /mesos/files/read.json?path=/master/log
+    /// (default <data-dir>/master.log; point the process's stderr there).
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
 }
 
-pub async fn run(_args: MasterArgs) -> anyhow::Result<()> {
-    anyhow::bail!("dcosd master is not implemented yet")
+fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
+    if !v.is_finite() || v <= 0.0 || v > 86_400.0 * 365.0 {
+        anyhow::bail!("--{name} must be a number of seconds > 0, got {v}");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Writes `contents` to `path` with mode 0600 (replacing it atomically).
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+pub async fn run(args: MasterArgs) -> anyhow::Result<()> {
+    let cfg = CoreConfig {
+        agent_timeout: secs("agent-timeout-secs", args.agent_timeout_secs)?,
+        unreachable_to_lost: secs("unreachable-to-lost-secs", args.unreachable_to_lost_secs)?,
+        heartbeat_interval: Duration::from_millis(args.heartbeat_interval_ms.clamp(50, 600_000)),
+    };
+    let started = std::time::Instant::now();
+    let log_file = args
+        .log_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("master.log"));
+    let master = Master::open(args.data_dir.clone(), log_file, cfg)
+        .with_context(|| format!("opening the master's store in {}", args.data_dir.display()))?;
+    let token = master.core().join_token.clone();
+    write_private(&args.data_dir.join("join-token"), &token)
+        .with_context(|| format!("writing {}/join-token", args.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}; pick a free address with --listen", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let url = format!("http://{addr}");
+    if let Ok(mut u) = master.url.lock() {
+        *u = url.clone();
+    }
+    std::fs::write(args.data_dir.join("master.url"), format!("{url}\n"))
+        .with_context(|| format!("writing {}/master.url", args.data_dir.display()))?;
+    {
+        let c = master.core();
+        tracing::info!(
+            agents = c.agents().count(),
+            tasks = c.tasks().count(),
+            recovery_ms = started.elapsed().as_millis() as u64,
+            "master state recovered"
+        );
+    }
+    master.spawn_health_clock();
+    let app = http::router(master.clone());
+    println!("dcosd master listening on {url}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!("master shutting down");
 }

@@ -1,0 +1,302 @@
+//! Task lifecycle: launch (placement, STAGING, the launch message), kill, and the status
+//! updates agents send (recorded, deduplicated by uuid, applied in order, then acknowledged).
+
+use crate::core::{master_status, AgentStatus, Changes, Core, CoreError, Effect};
+use crate::frameworks::TaskRequest;
+use crate::model::{wall_now, TaskRecord, TaskStatus};
+use crate::placement::PlacementRequest;
+use crate::registry::valid_id;
+use dcos_schemas::agent::{LaunchTask, StatusAck, StatusBatch, TaskResources};
+use dcos_schemas::task::TaskState;
+use std::collections::HashSet;
+
+pub const MAX_PORTS: u32 = 100;
+
+fn validate(req: &TaskRequest) -> Result<(), CoreError> {
+    let bad = |m: String| Err(CoreError::Invalid(m));
+    if let Some(id) = &req.id {
+        if !valid_id(id) {
+            return bad(format!(
+                "task id '{id}' is invalid: use 1-200 letters, digits, '.', '_' or '-'"
+            ));
+        }
+    }
+    if req.name.len() > 200 {
+        return bad("name must be at most 200 characters".into());
+    }
+    if !req.cpus.is_finite() || req.cpus <= 0.0 || req.cpus > 1.0e6 {
+        return bad(format!("cpus must be a number > 0, got {}", req.cpus));
+    }
+    for (n, v) in [("mem", req.mem), ("disk", req.disk), ("gpus", req.gpus)] {
+        if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
+            return bad(format!("{n} must be a number >= 0, got {v}"));
+        }
+    }
+    if req.ports > MAX_PORTS {
+        return bad(format!("ports must be at most {MAX_PORTS}, got {}", req.ports));
+    }
+    let c = &req.command;
+    if c.shell && c.value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+        return bad("cmd must not be empty".into());
+    }
+    if !c.shell && c.arguments.is_empty() {
+        return bad("args must not be empty when the command is not run through a shell".into());
+    }
+    if let Some(g) = req.kill_grace_period_secs {
+        if !g.is_finite() || !(0.0..=3600.0).contains(&g) {
+            return bad(format!("kill grace period must be 0-3600 s, got {g}"));
+        }
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Places a task, records it as TASK_STAGING and returns the launch to send.
+    pub fn launch(
+        &mut self,
+        framework_id: &str,
+        req: TaskRequest,
+    ) -> Result<(TaskRecord, Vec<Effect>), CoreError> {
+        if !self.frameworks.contains_key(framework_id) {
+            return Err(CoreError::UnknownFramework(framework_id.to_string()));
+        }
+        validate(&req)?;
+        let id = req
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("task.{}", crate::core::new_uuid()));
+        if self.tasks.contains_key(&id) {
+            return Err(CoreError::Conflict(format!(
+                "a task with id '{id}' already exists; pick another id or leave it out"
+            )));
+        }
+        let role = if req.role.is_empty() { "*".to_string() } else { req.role.clone() };
+        let group = if req.group.is_empty() { id.clone() } else { req.group.clone() };
+        let placement = self.placer.place(&PlacementRequest {
+            task_id: id.clone(),
+            role: role.clone(),
+            group: group.clone(),
+            cpus: req.cpus,
+            mem: req.mem,
+            disk: req.disk,
+            gpus: req.gpus,
+            port_count: req.ports,
+            constraints: req.constraints.clone(),
+        })?;
+        let Some(agent) = self.agents.get(&placement.agent_id) else {
+            self.placer.release(&id);
+            return Err(CoreError::UnknownAgent(placement.agent_id));
+        };
+        let endpoint = agent.rec.endpoint.clone();
+        let hostname = agent.rec.hostname.clone();
+        let mut command = req.command.clone();
+        for (i, p) in placement.ports.iter().enumerate() {
+            command.env.insert(format!("PORT{i}"), p.to_string());
+        }
+        if let Some(p) = placement.ports.first() {
+            command.env.insert("PORT".into(), p.to_string());
+        }
+        let ports_csv: Vec<String> = placement.ports.iter().map(|p| p.to_string()).collect();
+        command.env.insert("PORTS".into(), ports_csv.join(","));
+        command.env.insert("HOST".into(), hostname);
+        command.env.insert("MESOS_TASK_ID".into(), id.clone());
+        let resources = TaskResources {
+            cpus: req.cpus,
+            mem: req.mem,
+            disk: req.disk,
+            gpus: req.gpus,
+            ports: placement.ports.clone(),
+        };
+        let name = if req.name.is_empty() { id.clone() } else { req.name.clone() };
+        let spec = LaunchTask {
+            task_id: id.clone(),
+            framework_id: framework_id.to_string(),
+            name: name.clone(),
+            command,
+            resources: resources.clone(),
+            container: req.container.clone(),
+            health_checks: req.health_checks.clone(),
+            fetch: req.fetch.clone(),
+            kill_grace_period_secs: req.kill_grace_period_secs.unwrap_or(3.0),
+            labels: req.labels.clone(),
+        };
+        let now = wall_now();
+        let rec = TaskRecord {
+            id: id.clone(),
+            name,
+            framework_id: framework_id.to_string(),
+            agent_id: placement.agent_id.clone(),
+            role,
+            group,
+            state: TaskState::Staging,
+            resources,
+            launch: spec.clone(),
+            constraints: req.constraints.clone(),
+            kill_requested: false,
+            created: now,
+            updated: now,
+            statuses: Vec::new(),
+        };
+        let mut ch = Changes::default();
+        ch.new_task(rec, master_status(TaskState::Staging, None, None));
+        let mut effects = match self.commit(ch) {
+            Ok(e) => e,
+            Err(e) => {
+                self.placer.release(&id);
+                return Err(e);
+            }
+        };
+        effects.insert(
+            0,
+            Effect::Launch {
+                agent_id: placement.agent_id,
+                endpoint,
+                spec,
+            },
+        );
+        let rec = self.tasks.get(&id).cloned().ok_or(CoreError::UnknownTask(id))?;
+        Ok((rec, effects))
+    }
+
+    /// Asks for a task to be killed: recorded first, then the kill is sent when its agent is
+    /// reachable (or when it registers again).
+    pub fn kill(
+        &mut self,
+        task_id: &str,
+        grace: Option<f64>,
+    ) -> Result<(TaskRecord, Vec<Effect>), CoreError> {
+        let t = self
+            .tasks
+            .get(task_id)
+            .ok_or_else(|| CoreError::UnknownTask(task_id.to_string()))?;
+        if t.state.is_terminal() {
+            return Err(CoreError::Conflict(format!(
+                "task '{task_id}' is already {}; nothing to kill",
+                t.state
+            )));
+        }
+        if let Some(g) = grace {
+            if !g.is_finite() || !(0.0..=3600.0).contains(&g) {
+                return Err(CoreError::Invalid(format!(
+                    "grace period must be 0-3600 s, got {g}"
+                )));
+            }
+        }
+        let agent_id = t.agent_id.clone();
+        let mut ch = Changes::default();
+        if let Some(c) = ch.task(&self.tasks, task_id) {
+            c.rec.kill_requested = true;
+            c.rec.updated = wall_now();
+        }
+        let mut effects = self.commit(ch)?;
+        if let Some(a) = self.agents.get(&agent_id).filter(|a| a.status == AgentStatus::Active) {
+            effects.push(Effect::Kill {
+                agent_id: agent_id.clone(),
+                endpoint: a.rec.endpoint.clone(),
+                task_id: task_id.to_string(),
+                grace,
+            });
+        }
+        let rec = self
+            .tasks
+            .get(task_id)
+            .cloned()
+            .ok_or_else(|| CoreError::UnknownTask(task_id.to_string()))?;
+        Ok((rec, effects))
+    }
+
+    /// Records a batch of status updates from an agent and returns the uuids to acknowledge.
+    pub fn status_updates(
+        &mut self,
+        agent_id: &str,
+        batch: StatusBatch,
+    ) -> Result<(StatusAck, Vec<Effect>), CoreError> {
+        let agent = self
+            .agents
+            .get(agent_id)
+            .ok_or_else(|| CoreError::UnknownAgent(agent_id.to_string()))?;
+        if agent.status != AgentStatus::Active {
+            return Err(CoreError::NotRegistered(agent_id.to_string()));
+        }
+        let endpoint = agent.rec.endpoint.clone();
+        for u in &batch.updates {
+            if u.agent_id != agent_id {
+                return Err(CoreError::Invalid(format!(
+                    "update {} names agent '{}' but was sent by agent '{agent_id}'",
+                    u.uuid, u.agent_id
+                )));
+            }
+            if u.uuid.is_empty() || u.uuid.len() > 200 || !u.timestamp.is_finite() {
+                return Err(CoreError::Invalid(format!(
+                    "update for task '{}' needs a uuid (1-200 characters) and a finite timestamp",
+                    u.task_id
+                )));
+            }
+        }
+        let mut ch = Changes::default();
+        let mut acked = Vec::new();
+        let mut seen = HashSet::new();
+        let mut kills = Vec::new();
+        for u in batch.updates {
+            if !seen.insert(u.uuid.clone()) || self.store.is_acked(&u.uuid)? {
+                acked.push(u.uuid);
+                continue;
+            }
+            ch.acks.push((u.uuid.clone(), u.task_id.clone()));
+            acked.push(u.uuid.clone());
+            let owned = self
+                .tasks
+                .get(&u.task_id)
+                .is_some_and(|t| t.agent_id == agent_id);
+            if !owned {
+                tracing::warn!(agent = %agent_id, task = %u.task_id, "status update for a task the master does not know on this agent");
+                if !u.state.is_terminal() {
+                    kills.push(u.task_id.clone());
+                }
+                continue;
+            }
+            let Some(c) = ch.task(&self.tasks, &u.task_id) else { continue };
+            if c.rec.state.is_terminal() {
+                if !u.state.is_terminal() {
+                    kills.push(u.task_id.clone());
+                }
+                continue;
+            }
+            c.push_status(TaskStatus {
+                uuid: u.uuid,
+                state: u.state,
+                timestamp: u.timestamp,
+                message: u.message,
+                reason: u.reason,
+                healthy: u.healthy,
+                source: "SOURCE_EXECUTOR".into(),
+            });
+        }
+        let mut effects = self.commit(ch)?;
+        kills.sort();
+        kills.dedup();
+        for task_id in kills {
+            effects.push(Effect::Kill {
+                agent_id: agent_id.to_string(),
+                endpoint: endpoint.clone(),
+                task_id,
+                grace: None,
+            });
+        }
+        Ok((StatusAck { acked }, effects))
+    }
+
+    /// The agent refused a launch: the task fails with the agent's message.
+    pub fn launch_refused(&mut self, task_id: &str, message: String) -> Result<Vec<Effect>, CoreError> {
+        let mut ch = Changes::default();
+        match ch.task(&self.tasks, task_id) {
+            Some(c) if c.rec.state == TaskState::Staging => c.push_status(master_status(
+                TaskState::Error,
+                Some("REASON_TASK_INVALID"),
+                Some(message),
+            )),
+            _ => return Ok(Vec::new()),
+        }
+        self.commit(ch)
+    }
+}
