@@ -1,8 +1,9 @@
 //! Simulator benchmark of the pure allocation core: 10,000 simulated agents (three sizes, racks
 //! and zones, some with reservations) and 100,000 tasks of ~1,000 apps with a realistic mix of
 //! constraints, placed in batches as a scheduler would; then single-task placements on the full
-//! cluster, and churn (release + re-place). Prints placements per second, p50/p99 latency per
-//! batch and per single decision, and peak memory (VmHWM).
+//! cluster, churn (release + re-place), and one DRF allocation cycle of 1,000 frameworks in 20
+//! weighted roles. Prints placements per second, p50/p99 latency per batch and per single
+//! decision, and peak memory (VmHWM).
 //!
 //! Run: `cargo bench -p dcos-alloc --bench alloc_sim` (optional args: AGENTS TASKS BATCH SEED).
 
@@ -21,9 +22,9 @@ fn arg(i: usize, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn vm_hwm_kib() -> Option<u64> {
+fn vm_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -149,7 +150,7 @@ fn main() {
             resources,
             ports: rng.gen_range(0..=2),
             constraints,
-            role: if n % 10 == 0 { "prod" } else { "*" },
+            role: if n % 10 == 3 { "prod" } else { "*" },
             kind,
         });
         planned += instances;
@@ -185,6 +186,7 @@ fn main() {
         println!("  constraint mix: {k:<16} {a:>5} apps {t:>7} tasks");
     }
 
+    let rss_before_view = vm_kib("VmRSS:");
     let t0 = Instant::now();
     let mut view = ClusterView::new(seed);
     for a in &agents {
@@ -324,13 +326,57 @@ fn main() {
         fmt_d(pct(&churn_times, 0.50)),
         fmt_d(pct(&churn_times, 0.99))
     );
-    match vm_hwm_kib() {
-        Some(k) => println!("peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0),
-        None => println!("peak memory (VmHWM): unavailable"),
-    }
+    let rss_loaded = vm_kib("VmRSS:");
     println!(
         "tasks in view: {}, agents: {}",
         view.task_count(),
         view.agent_count()
     );
+    match (vm_kib("VmHWM:"), rss_before_view, rss_loaded) {
+        (Some(hwm), Some(before), Some(loaded)) => println!(
+            "peak memory (VmHWM): {:.1} MiB; the loaded view adds {:.1} MiB of RSS to the {:.1} MiB the simulator's own inputs take",
+            hwm as f64 / 1024.0,
+            loaded.saturating_sub(before) as f64 / 1024.0,
+            before as f64 / 1024.0
+        ),
+        _ => println!("peak memory (VmHWM): unavailable"),
+    }
+    drop(view);
+
+    // Phase 4: one allocation cycle of many frameworks, as Mesos measures it: 1,000 frameworks
+    // in 20 roles (weights 1-3), 100 tasks each, all in one `place` call under weighted DRF.
+    let mut view = ClusterView::new(seed);
+    for a in &agents {
+        let _ = view.upsert_agent(a);
+    }
+    for r in 0..20 {
+        let _ = view.set_role_weight(&format!("role{r}"), 1.0 + (r % 3) as f64);
+    }
+    let cycle: Vec<TaskRequest> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let fw = (i / 100) % 1000;
+            let mut r = r.clone();
+            r.framework_id = format!("framework-{fw:04}");
+            r.role = format!("role{}", fw % 20);
+            r
+        })
+        .collect();
+    let s = Instant::now();
+    let d = place(&mut view, &cycle);
+    let took = s.elapsed();
+    let ok = d
+        .iter()
+        .filter(|d| matches!(d, Decision::Placed(_)))
+        .count();
+    println!(
+        "DRF cycle: {} tasks of 1000 frameworks in 20 weighted roles on {n_agents} agents, one place() call: {:.3} s ({ok} placed, {:.0} placements/s)",
+        cycle.len(),
+        took.as_secs_f64(),
+        ok as f64 / took.as_secs_f64()
+    );
+    if let Some(k) = vm_kib("VmHWM:") {
+        println!("peak memory at exit (VmHWM): {:.1} MiB", k as f64 / 1024.0);
+    }
 }

@@ -316,6 +316,7 @@ pub fn place(view: &mut ClusterView, requests: &[TaskRequest]) -> Vec<Decision> 
     let mut placer = Placer {
         seen: HashSet::new(),
         failures: HashMap::new(),
+        cursors: HashMap::new(),
     };
 
     // Queues per (role, framework), in first-seen order.
@@ -421,6 +422,8 @@ struct Placer {
     seen: HashSet<String>,
     /// signature -> (request, group generation, reason)
     failures: HashMap<u64, Vec<(TaskRequest, u64, UnplacedReason)>>,
+    /// group -> where its last search stopped
+    cursors: HashMap<u32, Cursor>,
 }
 
 fn invalid(task_id: &str, message: String) -> Decision {
@@ -452,8 +455,37 @@ impl Placer {
                 });
             }
         }
-        match find_agent(view, &prepared) {
-            Some(idx) => commit(view, r, &prepared, idx),
+        let cursor = self
+            .cursors
+            .get(&prepared.group)
+            .filter(|c| c.sig == sig && c.generation == generation);
+        let found = find_agent(view, &prepared, cursor);
+        match found.agent {
+            Some(idx) => {
+                let decision = commit(view, r, &prepared, idx);
+                match found.pos {
+                    Some(pos) => {
+                        let generation = view
+                            .group_state
+                            .get(prepared.group as usize)
+                            .map_or(0, |g| g.generation);
+                        self.cursors.insert(
+                            prepared.group,
+                            Cursor {
+                                sig,
+                                generation,
+                                gb_min: found.gb_min,
+                                gb_state: found.gb_state,
+                                pos,
+                            },
+                        );
+                    }
+                    None => {
+                        self.cursors.remove(&prepared.group);
+                    }
+                }
+                decision
+            }
             None => {
                 let reason = explain(view, r, &prepared);
                 self.failures
@@ -515,7 +547,7 @@ impl Placer {
         } else {
             (
                 r.accepted_resource_roles.iter().any(|x| x == UNRESERVED),
-                r.role != UNRESERVED && r.accepted_resource_roles.iter().any(|x| *x == r.role),
+                r.role != UNRESERVED && r.accepted_resource_roles.contains(&r.role),
             )
         };
         for c in &r.constraints {
@@ -703,24 +735,42 @@ fn fits(a: &AgentState, p: &Prepared, avail: &Res) -> bool {
     p.need.le(avail) && a.free_ports.can_serve(&p.fixed_ports, p.dynamic_ports)
 }
 
+/// Position in an agent order: (score, rank, agent index), most free first.
+type Pos = (u64, u32, u32);
+
+/// Where the last first-pass search of a group stopped, valid while nothing but that group's own
+/// placements (same needs) changed: within one `place` call free resources only shrink and agents
+/// only move down the order, so agents before the cursor stay unsuitable.
+struct Cursor {
+    sig: u64,
+    generation: u64,
+    gb_min: u32,
+    gb_state: Vec<(bool, u32)>,
+    pos: Pos,
+}
+
 /// Searches candidates in preference order (most free first) for the best agent by
 /// (GROUP_BY load, tasks of the group on the agent, position). A first pass looks only at
 /// agents with the lowest possible spread (cheap checks first) and stops at the first that
 /// fits; only if there is none, a second pass ranks every feasible agent. `stop` ends a pass
-/// early when no later candidate can fit.
-fn search<'v>(
-    view: &'v ClusterView,
+/// early when no later candidate can fit. Returns the agent and, if the first pass found it,
+/// its position.
+#[allow(clippy::too_many_arguments)]
+fn search(
+    view: &ClusterView,
     p: &Prepared,
     chks: &[Chk],
     gb_min: u32,
-    candidates: impl Iterator<Item = (u64, u32)> + Clone,
+    first: impl Iterator<Item = Pos>,
+    all: impl Iterator<Item = Pos>,
     avail_of: impl Fn(&AgentState) -> Option<Res>,
     stop: impl Fn(u64) -> bool,
-) -> Option<u32> {
+) -> Option<(u32, Option<Pos>)> {
     let per_agent = view.group_state.get(p.group as usize).map(|g| &g.per_agent);
     let on_agent = |idx: u32| per_agent.and_then(|m| m.get(&idx)).copied().unwrap_or(0);
     let has_group_by = chks.iter().any(|c| matches!(c, Chk::GroupBy { .. }));
-    for (score, idx) in candidates.clone() {
+    for pos in first {
+        let (score, _, idx) = pos;
         if stop(score) {
             break;
         }
@@ -733,11 +783,11 @@ fn search<'v>(
         }
         let Some(avail) = avail_of(a) else { continue };
         if fits(a, p, &avail) && chks.iter().all(|c| c.ok(a)) {
-            return Some(idx);
+            return Some((idx, Some(pos)));
         }
     }
     let mut best: Option<((u32, u32), u32)> = None;
-    for (score, idx) in candidates {
+    for (score, _, idx) in all {
         if stop(score) {
             break;
         }
@@ -751,25 +801,57 @@ fn search<'v>(
             best = Some((key, idx));
         }
     }
-    best.map(|(_, idx)| idx)
+    best.map(|(_, idx)| (idx, None))
 }
 
-/// The best agent for a prepared request, or None.
-fn find_agent(view: &ClusterView, p: &Prepared) -> Option<u32> {
+fn positions<'a, I>(set: I) -> impl Iterator<Item = Pos> + 'a
+where
+    I: Iterator<Item = &'a (std::cmp::Reverse<u64>, u32, u32)> + 'a,
+{
+    set.map(|(std::cmp::Reverse(s), rank, idx)| (*s, *rank, *idx))
+}
+
+/// The search's answer: the agent (if any), and what a cursor for the group needs.
+struct Found {
+    agent: Option<u32>,
+    pos: Option<Pos>,
+    gb_min: u32,
+    gb_state: Vec<(bool, u32)>,
+}
+
+/// The best agent for a prepared request, or None. `cursor` (same group and needs, group
+/// unchanged since) lets the unreserved first pass resume where the last one stopped.
+fn find_agent(view: &ClusterView, p: &Prepared, cursor: Option<&Cursor>) -> Found {
     let (chks, gb_min) = resolve(view, p);
+    let gb_state: Vec<(bool, u32)> = chks
+        .iter()
+        .filter_map(|c| match c {
+            Chk::GroupBy {
+                enough_groups,
+                min_count,
+                ..
+            } => Some((*enough_groups, *min_count)),
+            _ => None,
+        })
+        .collect();
+    let mut found = Found {
+        agent: None,
+        pos: None,
+        gb_min,
+        gb_state,
+    };
 
     // Phase 1: agents with free reservations for the role (most free reservation first),
     // reserved and (if accepted) unreserved resources together.
     if p.reserved_ok {
         if let Some(order) = view.role_order.get(p.role as usize) {
-            let found = search(
+            let hit = search(
                 view,
                 p,
                 &chks,
                 gb_min,
-                order
-                    .iter()
-                    .map(|(std::cmp::Reverse(s), _, idx)| (*s, *idx)),
+                positions(order.iter()),
+                positions(order.iter()),
                 |a| {
                     if !a.active || a.pool_avail(p.role).is_zero() {
                         None
@@ -780,29 +862,44 @@ fn find_agent(view: &ClusterView, p: &Prepared) -> Option<u32> {
                 // Reservations with no cpus and no mem left are left to phase 2.
                 |score| score == 0,
             );
-            if found.is_some() {
+            if let Some((idx, _)) = hit {
+                found.agent = Some(idx);
                 return found;
             }
         }
     }
     if !p.unreserved_ok {
-        return None;
+        return found;
     }
 
     // Phase 2: unreserved resources, most free first, down to the first agent that cannot
     // have enough cpus and mem (the score is monotone in both).
     let need_score = p.need.score();
-    search(
+    let start = cursor
+        .filter(|c| c.gb_min == found.gb_min && c.gb_state == found.gb_state)
+        .map(|c| c.pos);
+    let first: Box<dyn Iterator<Item = Pos>> = match start {
+        Some((score, rank, idx)) => {
+            use std::ops::Bound::{Excluded, Unbounded};
+            let from = (std::cmp::Reverse(score), rank, idx);
+            Box::new(positions(view.order.range((Excluded(from), Unbounded))))
+        }
+        None => Box::new(positions(view.order.iter())),
+    };
+    if let Some((idx, pos)) = search(
         view,
         p,
         &chks,
         gb_min,
-        view.order
-            .iter()
-            .map(|(std::cmp::Reverse(s), _, idx)| (*s, *idx)),
+        first,
+        positions(view.order.iter()),
         |a| Some(usable(a, p)),
         |score| score < need_score,
-    )
+    ) {
+        found.agent = Some(idx);
+        found.pos = pos;
+    }
+    found
 }
 
 /// Books the request on agent `idx` and returns the decision.

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Largest scalar accepted (per resource, per agent or task): far above any real machine, and
-/// small enough that thousandths of it summed over 100,000 tasks stay within `i64`.
-pub const MAX_SCALAR: f64 = 1.0e12;
+/// Largest scalar accepted (per resource, per agent or task): far above any real machine (a
+/// billion cpus, a petabyte of MB), and small enough that thousandths of it summed over a
+/// million tasks stay well within `i64`.
+pub const MAX_SCALAR: f64 = 1.0e9;
 
 /// Scalar resources: cpus (shares), mem and disk (MB), gpus (whole devices in practice).
 /// Values are kept to 3 decimals like Mesos does.
@@ -25,7 +26,7 @@ pub struct Resources {
 /// A scalar that cannot be used as a resource amount.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ResourceError {
-    #[error("{name} must be a finite number >= 0 and <= 1e12, got {value}")]
+    #[error("{name} must be a finite number >= 0 and <= 1e9, got {value}")]
     OutOfRange { name: &'static str, value: f64 },
 }
 

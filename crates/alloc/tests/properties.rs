@@ -278,6 +278,51 @@ proptest! {
     }
 
     #[test]
+    fn one_batch_decides_like_one_call_per_task(
+        agents in prop::collection::vec(agent_spec(), 1..10),
+        reqs in prop::collection::vec((req_spec(), 1usize..8), 1..20),
+        seed in any::<u64>(),
+        prod in any::<bool>(),
+    ) {
+        // One role and framework, so DRF does not reorder: the batch's caches (failure cache,
+        // search cursors) must not change any decision. Specs repeat like app instances.
+        let requests: Vec<TaskRequest> = reqs
+            .iter()
+            .flat_map(|(r, n)| std::iter::repeat_n(r, *n))
+            .enumerate()
+            .map(|(i, r)| {
+                let mut t = request(i, r);
+                t.role = if prod { "prod".into() } else { "*".into() };
+                t.framework_id = "fw".into();
+                t.accepted_resource_roles = vec![];
+                t
+            })
+            .collect();
+        let mut batched = build(&agents, seed);
+        let mut single = build(&agents, seed);
+        // Placements must be identical; an unplaced task's counts may come from the batch's
+        // failure cache (an earlier, equally failed request), so only the kind is compared.
+        let norm = |d: Decision| match d {
+            Decision::Placed(p) => format!("{p:?}"),
+            Decision::Unplaced(u) => {
+                let kind = match u.reason {
+                    UnplacedReason::Invalid { .. } => "invalid",
+                    UnplacedReason::NoAgents { .. } => "no agents",
+                    UnplacedReason::NoFit { .. } => "no fit",
+                };
+                format!("{} unplaced: {kind}", u.task_id)
+            }
+        };
+        let a: Vec<String> = place(&mut batched, &requests).into_iter().map(norm).collect();
+        let b: Vec<String> = requests
+            .iter()
+            .flat_map(|r| place(&mut single, std::slice::from_ref(r)))
+            .map(norm)
+            .collect();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
     fn port_set_matches_a_plain_set(ops in prop::collection::vec((any::<bool>(), 1u16..40), 0..200)) {
         let mut s = PortSet::from_ranges(&[(5, 20)]);
         let mut model: std::collections::BTreeSet<u16> = (5..=20).collect();
