@@ -182,5 +182,5 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
     let chars: Vec<char> = l.chars().collect();
     let start = column.saturating_sub(40).min(chars.len());
     let end = (column + 40).min(chars.len());
-    format!("line {line}: {:?}", chars[start..end].iter().collect::<String>().trim())
+    format!("line {line}: `{}`", chars[start..end].iter().collect::<String>().trim())
 }

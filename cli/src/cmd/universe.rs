@@ -80,21 +80,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn validate(repo: &Path) -> anyhow::Result<()> {
     let report = universe::validate_dir(repo)?;
+    let mut text = String::new();
     for p in &report.problems {
-        println!("{p}");
+        text.push_str(&format!("{p}\n"));
     }
     if report.problems.is_empty() {
-        println!("{} packages, {} versions: OK", report.packages, report.versions);
-        Ok(())
+        out(&format!("{} packages, {} versions: OK\n", report.packages, report.versions))
     } else {
+        out(&text)?;
         bail!(
-            "{} problem{} in {} ({} packages, {} versions)",
+            "{} problem{} in {} ({} packages, {} versions); each is listed above, one per line",
             report.problems.len(),
             if report.problems.len() == 1 { "" } else { "s" },
             repo.display(),
             report.packages,
             report.versions
         )
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
     }
 }
 
@@ -153,19 +164,17 @@ fn render(
         universe::RenderError::Options(o) => anyhow::anyhow!("{o} (options file {})", options.map(|p| p.display().to_string()).unwrap_or_else(|| "none: the package's own defaults".into())),
         other => anyhow::anyhow!("{}/{}: {other}", package.name, package.release_version),
     })?;
-    println!("{}", serde_json::to_string_pretty(&rendered.app)?);
-    Ok(())
+    out(&format!("{}\n", serde_json::to_string_pretty(&rendered.app)?))
 }
 
 fn build(repo_path: &Path, out: &Path) -> anyhow::Result<()> {
     let repo = Repository::load_dir(repo_path)?;
     let written = universe::index::build(&repo, out)?;
-    println!(
-        "wrote {} index files to {} ({} packages, {} versions)",
+    self::out(&format!(
+        "wrote {} index files to {} ({} packages, {} versions)\n",
         written.len(),
         out.display(),
         repo.names().len(),
         repo.packages().len()
-    );
-    Ok(())
+    ))
 }

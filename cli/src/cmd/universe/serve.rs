@@ -30,14 +30,12 @@ pub fn run(repo_path: &Path, listen: &str) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}: give a free host:port with --listen (port 0 picks one)"))?;
         let addr = listener.local_addr()?;
-        println!(
-            "serving {} packages ({} versions) from {} at http://{addr}/repo",
+        super::out(&format!(
+            "serving {} packages ({} versions) from {} at http://{addr}/repo\n",
             repo.names().len(),
             repo.packages().len(),
             repo_path.display()
-        );
-        use std::io::Write;
-        std::io::stdout().flush().ok();
+        ))?;
         let app = axum::Router::new().fallback(handle).with_state(Arc::new(repo));
         axum::serve(listener, app).await.context("HTTP server failed")
     })
