@@ -1,6 +1,7 @@
 //! Marathon's model and pure cores.
 
 pub mod app;
+pub mod group;
 mod num;
 pub mod path;
 pub mod validate;
