@@ -478,6 +478,19 @@ fn options_change_the_rendered_app_and_bad_options_are_refused_by_path() {
     assert_eq!(app["env"]["KAFKA_BROKER_HOSTS"], "a1 a2 a3");
     assert_eq!(app["env"]["KAFKA_HEAP_OPTS"], "-Xms2048m -Xmx2048m");
     assert_eq!(app["constraints"], json!([["hostname", "UNIQUE"]]));
+    // A cluster needs the same fixed ports on every broker; a single broker takes any ports.
+    let ports = |app: &Value| -> Vec<u64> {
+        app["portDefinitions"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|d| d["port"].as_u64()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(ports(&app), [9092, 9093]);
+    assert_eq!(app["requirePorts"], true);
+    let single = render_ok(kafka, None);
+    assert_eq!(ports(&single), [0, 0]);
+    assert_eq!(single["requirePorts"], false);
+    assert_eq!(single["instances"], 1);
 
     let jenkins = latest(&repo, "jenkins");
     let app = render_ok(jenkins, None);
