@@ -376,6 +376,41 @@ fn main() {
         took.as_secs_f64(),
         ok as f64 / took.as_secs_f64()
     );
+    // Phase 5: more than fits: one app of 1.2 x agents instances with UNIQUE hostname, on the
+    // loaded cluster; the surplus must be reported unplaced with its reason, quickly.
+    let n_unique = n_agents * 6 / 5;
+    let wide: Vec<TaskRequest> = (0..n_unique)
+        .map(|i| TaskRequest {
+            task_id: format!("/wide.{i}"),
+            group: "/wide".to_string(),
+            role: "*".to_string(),
+            framework_id: "marathon".to_string(),
+            resources: Resources::new(0.01, 1.0, 0.0, 0.0),
+            ports: vec![],
+            constraints: vec![Constraint::new("hostname", Operator::Unique, None)],
+            accepted_resource_roles: vec![],
+        })
+        .collect();
+    let s = Instant::now();
+    let d = place(&mut view, &wide);
+    let took = s.elapsed();
+    let ok = d
+        .iter()
+        .filter(|d| matches!(d, Decision::Placed(_)))
+        .count();
+    let example = d
+        .iter()
+        .find_map(|d| match d {
+            Decision::Unplaced(u) => Some(u.reason.message().to_string()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    println!(
+        "over-subscribed UNIQUE hostname app: {n_unique} tasks in {:.3} s ({ok} placed, {} unplaced, {:.0} decisions/s); e.g. \"{example}\"",
+        took.as_secs_f64(),
+        d.len() - ok,
+        d.len() as f64 / took.as_secs_f64()
+    );
     if let Some(k) = vm_kib("VmHWM:") {
         println!("peak memory at exit (VmHWM): {:.1} MiB", k as f64 / 1024.0);
     }
