@@ -4,4 +4,5 @@ pub mod app;
 pub mod group;
 mod num;
 pub mod path;
+pub mod plan;
 pub mod validate;
