@@ -923,3 +923,89 @@ fn port_set_operations() {
     assert_eq!(full.take_lowest(), Some(65535));
     assert!(full.give(65535));
 }
+
+#[test]
+fn recovered_tasks_count_for_constraints_and_bad_ones_are_refused() {
+    let mut v = view_of(&three_racks());
+    let running = |id: &str, agent: &str, ports: Vec<u16>| RunningTask {
+        task_id: id.into(),
+        group: "/app".into(),
+        role: "*".into(),
+        framework_id: "marathon".into(),
+        agent_id: agent.into(),
+        ports,
+        allocations: vec![RoleResources {
+            role: "*".into(),
+            resources: Resources::new(1.0, 64.0, 0.0, 0.0),
+        }],
+    };
+    v.record_running(&running("r1", "a1", vec![31000])).unwrap();
+    v.record_running(&running("r2", "a2", vec![])).unwrap();
+    assert!(matches!(
+        v.record_running(&running("r1", "a3", vec![])),
+        Err(ViewError::DuplicateTask(_))
+    ));
+    assert!(matches!(
+        v.record_running(&running("r3", "nope", vec![])),
+        Err(ViewError::UnknownAgent(_))
+    ));
+    assert!(matches!(
+        v.record_running(&running("r4", "a1", vec![31000])),
+        Err(ViewError::PortUnavailable { port: 31000, .. })
+    ));
+    let mut other_pool = running("r5", "a3", vec![]);
+    other_pool.allocations[0].role = "prod".into();
+    assert_eq!(
+        v.record_running(&other_pool).unwrap_err().to_string(),
+        "task 'r5': resources reserved for role 'prod' cannot be used by role '*'"
+    );
+    assert_eq!(v.task_count(), 2);
+    assert_eq!(
+        v.agent_summary("a1").unwrap().unreserved_available.cpus,
+        3.0
+    );
+    // a1 and a2 (rack r1) already hold /app: UNIQUE rack leaves r2 and r10.
+    let reqs: Vec<_> = (0..3)
+        .map(|i| {
+            with(
+                req(&format!("n{i}"), "/app", 0.1, 32.0),
+                "@hostname",
+                Operator::Unique,
+                None,
+            )
+        })
+        .collect();
+    let d = place(&mut v, &reqs);
+    let mut got: Vec<_> = d[..2].iter().map(|d| placed(d).agent_id.clone()).collect();
+    got.sort();
+    assert_eq!(got, vec!["a3", "a4"]);
+    unplaced(&d[2]);
+}
+
+#[test]
+fn group_by_counts_agents_without_the_attribute_as_a_group() {
+    // Marathon groups tasks by Option(value): tasks on agents without the attribute form a
+    // group too, and agents without it are never chosen for GROUP_BY.
+    let mut v = view_of(&[
+        agent("z1", 4.0, 4096.0, &[("zone", "a")]),
+        agent("z2", 4.0, 4096.0, &[("zone", "b")]),
+        agent("none", 8.0, 8192.0, &[]),
+    ]);
+    let d = place(&mut v, &[req("free", "/g", 0.1, 32.0)]);
+    assert_eq!(placed(&d[0]).agent_id, "none");
+    let reqs: Vec<_> = (0..4)
+        .map(|i| {
+            with(
+                req(&format!("g{i}"), "/g", 0.1, 32.0),
+                "zone",
+                Operator::GroupBy,
+                Some("3"),
+            )
+        })
+        .collect();
+    let d = place(&mut v, &reqs);
+    let agents: Vec<_> = d.iter().map(|d| placed(d).agent_id.clone()).collect();
+    assert!(!agents.contains(&"none".to_string()));
+    let a = agents.iter().filter(|x| *x == "z1").count();
+    assert_eq!(a, 2, "{agents:?}");
+}
