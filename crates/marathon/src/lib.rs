@@ -5,4 +5,5 @@ pub mod group;
 mod num;
 pub mod path;
 pub mod plan;
+pub mod rolling;
 pub mod validate;
