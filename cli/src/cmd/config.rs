@@ -12,6 +12,7 @@ pub enum Args {
     Set {
         /// Dotted key, e.g. core.dcos_url
         key: String,
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
     /// Show every set key, or the value of one key.

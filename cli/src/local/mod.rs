@@ -123,6 +123,15 @@ impl State {
         Ok(())
     }
 
+    /// Folders whose appearance in a `dcosd` command line marks a process of this cluster
+    /// (e.g. `dcosd supervise --spec <agent work dir>/...`, which outlives its agent).
+    pub fn markers(&self) -> Vec<String> {
+        let mut m: Vec<String> = self.created_dirs.iter().map(|d| d.display().to_string()).collect();
+        m.push(self.dir.display().to_string());
+        m.retain(|d| d.len() > 1);
+        m
+    }
+
     /// Agents first, then the master: the order they are stopped in.
     pub fn procs(&self) -> Vec<&ProcRecord> {
         self.agents.iter().chain(self.master.iter()).collect()
@@ -253,11 +262,11 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         }
     }
 
-    let dcosd = find_dcosd()?;
     check_free(plan.master_listen, "the master", "master.listen")?;
     for a in &plan.agents {
         check_free(a.listen, &format!("agent {}", a.index), &format!("agents.nodes[{}].listen", a.index))?;
     }
+    let dcosd = find_dcosd()?;
 
     // Folders: remember the ones we create so `down` removes only those.
     let mut created: Vec<PathBuf> = prev.as_ref().map(|p| p.created_dirs.clone()).unwrap_or_default();
@@ -291,7 +300,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         Err(e) => {
             // Leave nothing running; keep the logs (and the record) for `dcos cluster down`.
             progress.step("startup failed, stopping what was started");
-            procs::stop_all(&state.procs(), Duration::from_secs(2));
+            procs::stop_all(&state.procs(), &state.markers(), Duration::from_secs(2));
             let _ = state.save(&reg);
             return Err(e);
         }
@@ -337,6 +346,8 @@ fn start(
         plan.master_data_dir.display().to_string(),
         "--listen".into(),
         plan.master_listen.to_string(),
+        "--log-file".into(),
+        logs.join("master.log").display().to_string(),
     ];
     if let Some(hb) = plan.agent_heartbeat_secs {
         args.push("--agent-timeout-secs".into());
@@ -547,7 +558,7 @@ pub fn down(opts: DownOptions, confirm: impl Fn(&str) -> bool) -> Result<DownOut
     if running > 0 {
         progress.step(&format!("stopping {running} processes of `{}`", state.name));
     }
-    let left = procs::stop_all(&state.procs(), Duration::from_secs(state.stop_grace_secs));
+    let left = procs::stop_all(&state.procs(), &state.markers(), Duration::from_secs(state.stop_grace_secs));
     progress.finish();
     if !left.is_empty() {
         let pids: Vec<String> = left.iter().map(|p| p.to_string()).collect();

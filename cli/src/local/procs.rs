@@ -107,8 +107,39 @@ fn signal(pid: i32, sig: i32) {
     }
 }
 
-/// Every process that descends from `roots` or shares a session led by one of them.
-pub fn family(roots: &[&ProcRecord]) -> Vec<ProcRecord> {
+/// The arguments of a process (empty when unreadable).
+fn cmdline(pid: i32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `dcosd` process (by argv[0] or the `supervise` role) whose arguments mention a marker.
+fn is_marked(pid: i32, markers: &[String]) -> bool {
+    if markers.is_empty() {
+        return false;
+    }
+    let args = cmdline(pid);
+    let dcosd = args.first().is_some_and(|a0| a0.ends_with("dcosd"))
+        || args.get(1).is_some_and(|a1| a1 == "supervise");
+    // A folder matches itself and paths below it, not a sibling sharing its prefix.
+    let mentions = |a: &str, m: &str| {
+        a.match_indices(m).any(|(i, _)| {
+            let rest = &a[i + m.len()..];
+            rest.is_empty() || rest.starts_with('/')
+        })
+    };
+    dcosd && args.iter().any(|a| markers.iter().any(|m| mentions(a, m)))
+}
+
+/// Every process that descends from `roots`, shares a session led by one of them, or is a
+/// `dcosd` process whose arguments mention one of `markers` (and their descendants).
+pub fn family(roots: &[&ProcRecord], markers: &[String]) -> Vec<ProcRecord> {
     let all: Vec<(i32, ProcStat)> = match fs::read_dir("/proc") {
         Ok(rd) => rd
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
@@ -118,8 +149,9 @@ pub fn family(roots: &[&ProcRecord]) -> Vec<ProcRecord> {
     };
     let live_roots: Vec<i32> = roots.iter().filter(|r| r.alive()).map(|r| r.pid).collect();
     let mut set: BTreeSet<i32> = live_roots.iter().copied().collect();
+    let me = std::process::id() as i32;
     for (pid, s) in &all {
-        if live_roots.contains(&s.session) {
+        if live_roots.contains(&s.session) || (*pid != me && is_marked(*pid, markers)) {
             set.insert(*pid);
         }
     }
@@ -146,8 +178,8 @@ pub fn family(roots: &[&ProcRecord]) -> Vec<ProcRecord> {
 
 /// Stops `procs` in order with SIGTERM, waits up to `grace` for them, then SIGKILLs them and
 /// all processes they started. Returns the pids that still live afterwards (should be none).
-pub fn stop_all(procs: &[&ProcRecord], grace: Duration) -> Vec<i32> {
-    let everyone = family(procs);
+pub fn stop_all(procs: &[&ProcRecord], markers: &[String], grace: Duration) -> Vec<i32> {
+    let everyone = family(procs, markers);
     for p in procs {
         if p.alive() {
             signal(p.pid, libc::SIGTERM);
@@ -163,7 +195,7 @@ pub fn stop_all(procs: &[&ProcRecord], grace: Duration) -> Vec<i32> {
     // Whatever is left of them and their children (tasks, supervisors), and anything new in
     // their sessions, is killed.
     let mut targets = everyone;
-    targets.extend(family(procs));
+    targets.extend(family(procs, markers));
     for p in &targets {
         if p.alive() {
             signal(p.pid, libc::SIGKILL);

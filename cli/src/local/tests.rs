@@ -116,13 +116,13 @@ fn detached_processes_are_stopped_with_their_children() {
     )
     .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while procs::family(&[&rec]).len() < 2 && std::time::Instant::now() < deadline {
+    while procs::family(&[&rec], &[]).len() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let family = procs::family(&[&rec]);
+    let family = procs::family(&[&rec], &[]);
     assert!(family.len() >= 2, "{family:?}");
     assert_eq!(procs::stat(rec.pid).unwrap().session, rec.pid, "own session");
-    let left = procs::stop_all(&[&rec], Duration::from_millis(300));
+    let left = procs::stop_all(&[&rec], &[], Duration::from_millis(300));
     assert!(left.is_empty(), "{left:?}");
     assert!(family.iter().all(|p| !p.alive()), "{family:?}");
     assert!(std::fs::read_to_string(&log).unwrap().contains("started"));
