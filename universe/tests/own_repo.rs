@@ -526,6 +526,11 @@ fn options_change_the_rendered_app_and_bad_options_are_refused_by_path() {
         Some(&json!({"storage": {"persistent": true}, "jenkins": {"plugins": "git:latest"}})),
     );
     assert_eq!(app["container"]["volumes"][0]["persistent"]["size"], 4096);
+    assert_eq!(
+        app["unreachableStrategy"], "disabled",
+        "resident tasks must not be replaced elsewhere"
+    );
+    assert!(app["residency"].is_object());
     assert!(app["cmd"]
         .as_str()
         .is_some_and(|c| c.contains("jenkins-plugin-cli")));
