@@ -214,7 +214,7 @@ fn a_killed_agent_is_detected_and_its_tasks_become_unreachable_then_lost() {
 
 #[test]
 fn a_stopped_agent_is_detected_and_reconciled_when_it_returns() {
-    let mut c = Cluster::start(
+    let c = Cluster::start(
         2,
         &["--agent-timeout-secs", "2", "--unreachable-to-lost-secs", "2", "--heartbeat-interval-ms", "300"],
     );

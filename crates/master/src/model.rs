@@ -89,6 +89,9 @@ pub struct TaskRecord {
     pub updated: f64,
     #[serde(default)]
     pub statuses: Vec<TaskStatus>,
+    /// Which resource pools paid for the task (`"*"` = unreserved, or a role's reservation).
+    #[serde(default)]
+    pub allocations: Vec<dcos_alloc::RoleResources>,
 }
 
 impl TaskRecord {

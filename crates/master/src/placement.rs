@@ -1,30 +1,33 @@
-//! Placement adapter: keeps the allocator's view of agents and tasks in step with the master's
-//! state and picks an agent (and host ports) for a new task.
+//! Placement adapter: keeps the allocation core's [`ClusterView`] (crate `dcos-alloc`) in step
+//! with the master's agents and tasks, and asks it where a new task goes.
 //!
-//! The decision itself belongs to the pure allocation core (`dcos-alloc`); this module is the
-//! only place the master talks to it, so the registry and the task lifecycle only see
-//! [`Placer::place`], [`Placer::record`] and [`Placer::release`].
+//! This is the only module that talks to the allocation core; the registry and the task
+//! lifecycle only see [`Placer::place`], [`Placer::record`], [`Placer::release`] and
+//! [`Placer::upsert_agent`].
 
 use crate::model::{AgentRecord, TaskRecord};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use dcos_alloc::{
+    place, ClusterView, Constraint, Decision, RoleResources, RunningTask, UnplacedReason,
+};
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PlacementError {
     #[error("no agent is registered and reachable; start an agent (`dcosd agent --master URL`)")]
     NoAgents,
-    #[error("no agent has {0} free; lower the task's resources or add agents")]
+    #[error("no agent can take it now: {0}")]
     Insufficient(String),
     #[error("constraint {0:?}: {1}")]
     BadConstraint(Vec<String>, String),
-    #[error("task id '{0}' is already placed")]
-    Duplicate(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// What a new task needs.
 #[derive(Debug, Clone)]
 pub struct PlacementRequest {
     pub task_id: String,
+    pub framework_id: String,
     pub role: String,
     pub group: String,
     pub cpus: f64,
@@ -41,261 +44,126 @@ pub struct PlacementRequest {
 pub struct Placement {
     pub agent_id: String,
     pub ports: Vec<u16>,
-}
-
-#[derive(Debug, Clone)]
-struct PAgent {
-    hostname: String,
-    attributes: BTreeMap<String, String>,
-    active: bool,
-    free: [f64; 4],
-    free_ports: BTreeSet<u16>,
-    tasks: u32,
-}
-
-#[derive(Debug, Clone)]
-struct PTask {
-    agent_id: String,
-    group: String,
-    used: [f64; 4],
-    ports: Vec<u16>,
+    /// Which pool paid: `"*"` (unreserved) or a role's reservation.
+    pub allocations: Vec<RoleResources>,
 }
 
 /// The allocator's picture of the cluster.
-#[derive(Debug, Default)]
 pub struct Placer {
-    agents: BTreeMap<String, PAgent>,
-    tasks: HashMap<String, PTask>,
+    view: ClusterView,
 }
 
-const EPS: f64 = 1e-9;
+impl Default for Placer {
+    fn default() -> Self {
+        Placer {
+            view: ClusterView::new(rand::random()),
+        }
+    }
+}
 
-fn used_of(t: &TaskRecord) -> [f64; 4] {
-    [t.resources.cpus, t.resources.mem, t.resources.disk, t.resources.gpus]
+fn res(cpus: f64, mem: f64, disk: f64, gpus: f64) -> dcos_alloc::Resources {
+    dcos_alloc::Resources::new(cpus, mem, disk, gpus)
+}
+
+/// The resources a task holds, by pool (recorded tasks without allocations paid unreserved).
+pub fn allocations_of(t: &TaskRecord) -> Vec<RoleResources> {
+    if !t.allocations.is_empty() {
+        return t.allocations.clone();
+    }
+    let r = &t.resources;
+    vec![RoleResources {
+        role: dcos_alloc::UNRESERVED.to_string(),
+        resources: res(r.cpus, r.mem, r.disk, r.gpus),
+    }]
 }
 
 impl Placer {
-    /// Adds or updates an agent (its free resources are recomputed from the tasks on it).
+    /// Adds or updates an agent.
     pub fn upsert_agent(&mut self, a: &AgentRecord, active: bool) {
-        let mut ports = BTreeSet::new();
-        for r in &a.resources.ports {
-            if r.begin <= r.end {
-                ports.extend(r.begin..=r.end);
-            }
-        }
-        let mut pa = PAgent {
+        let agent = dcos_alloc::Agent {
+            id: a.id.clone(),
             hostname: a.hostname.clone(),
+            resources: res(a.resources.cpus, a.resources.mem, a.resources.disk, a.resources.gpus),
+            ports: a.resources.ports.iter().map(|p| (p.begin, p.end)).collect(),
             attributes: a.attributes.clone(),
+            reservations: Default::default(),
             active,
-            free: [a.resources.cpus, a.resources.mem, a.resources.disk, a.resources.gpus],
-            free_ports: ports,
-            tasks: 0,
         };
-        for t in self.tasks.values().filter(|t| t.agent_id == a.id) {
-            for i in 0..4 {
-                pa.free[i] -= t.used[i];
-            }
-            for p in &t.ports {
-                pa.free_ports.remove(p);
-            }
-            pa.tasks += 1;
+        if let Err(e) = self.view.upsert_agent(&agent) {
+            tracing::warn!(agent = %a.id, "allocator refused the agent: {e}");
         }
-        self.agents.insert(a.id.clone(), pa);
     }
 
     pub fn set_active(&mut self, agent_id: &str, active: bool) {
-        if let Some(a) = self.agents.get_mut(agent_id) {
-            a.active = active;
-        }
+        let _ = self.view.set_agent_active(agent_id, active);
     }
 
-    /// Records a task holding resources (a recovered or just placed task).
+    /// Records a task holding resources (a recovered or re-reported task).
     pub fn record(&mut self, t: &TaskRecord) {
-        if self.tasks.contains_key(&t.id) {
+        if self.view.task(&t.id).is_some() {
             return;
         }
-        let used = used_of(t);
-        if let Some(a) = self.agents.get_mut(&t.agent_id) {
-            for (f, u) in a.free.iter_mut().zip(used) {
-                *f -= u;
-            }
-            for p in &t.resources.ports {
-                a.free_ports.remove(p);
-            }
-            a.tasks += 1;
+        let rt = RunningTask {
+            task_id: t.id.clone(),
+            group: t.group.clone(),
+            role: t.role.clone(),
+            framework_id: t.framework_id.clone(),
+            agent_id: t.agent_id.clone(),
+            ports: t.resources.ports.clone(),
+            allocations: allocations_of(t),
+        };
+        if let Err(e) = self.view.record_running(&rt) {
+            tracing::warn!(task = %t.id, "allocator could not record the task: {e}");
         }
-        self.tasks.insert(
-            t.id.clone(),
-            PTask {
-                agent_id: t.agent_id.clone(),
-                group: t.group.clone(),
-                used,
-                ports: t.resources.ports.clone(),
-            },
-        );
     }
 
     /// Gives a finished task's resources back.
     pub fn release(&mut self, task_id: &str) {
-        let Some(t) = self.tasks.remove(task_id) else {
-            return;
-        };
-        if let Some(a) = self.agents.get_mut(&t.agent_id) {
-            for (f, u) in a.free.iter_mut().zip(t.used) {
-                *f += u;
-            }
-            a.free_ports.extend(t.ports.iter().copied());
-            a.tasks = a.tasks.saturating_sub(1);
-        }
+        let _ = self.view.release(task_id);
     }
 
-    fn field_value<'a>(a: &'a PAgent, field: &str) -> Option<&'a str> {
-        if field == "hostname" {
-            Some(a.hostname.as_str())
-        } else {
-            a.attributes.get(field).map(|s| s.as_str())
-        }
-    }
-
-    fn group_values<'a>(&'a self, group: &str, field: &str) -> Vec<&'a str> {
-        self.tasks
-            .values()
-            .filter(|t| t.group == group)
-            .filter_map(|t| self.agents.get(&t.agent_id))
-            .filter_map(|a| Self::field_value(a, field))
-            .collect()
-    }
-
-    fn constraint_ok(&self, a: &PAgent, group: &str, c: &[String]) -> Result<bool, PlacementError> {
-        let bad = |m: &str| PlacementError::BadConstraint(c.to_vec(), m.to_string());
-        let (field, op) = match c {
-            [f, o, ..] => (f.as_str(), o.as_str()),
-            _ => return Err(bad("needs [field, OPERATOR, value]")),
-        };
-        let value = c.get(2).map(|s| s.as_str());
-        let v = Self::field_value(a, field);
-        let full = |pat: &str| -> Result<regex::Regex, PlacementError> {
-            regex::Regex::new(&format!("^(?:{pat})$")).map_err(|e| bad(&format!("bad regex: {e}")))
-        };
-        Ok(match op {
-            "UNIQUE" => match v {
-                None => false,
-                Some(v) => !self.group_values(group, field).contains(&v),
-            },
-            "CLUSTER" | "IS" => match (v, value) {
-                (Some(v), Some(want)) => v == want,
-                (_, None) => return Err(bad("needs a value")),
-                (None, _) => false,
-            },
-            "LIKE" => match (v, value) {
-                (Some(v), Some(p)) => full(p)?.is_match(v),
-                (_, None) => return Err(bad("needs a regex value")),
-                (None, _) => false,
-            },
-            "UNLIKE" => match (v, value) {
-                (Some(v), Some(p)) => !full(p)?.is_match(v),
-                (_, None) => return Err(bad("needs a regex value")),
-                (None, _) => true,
-            },
-            "MAX_PER" => {
-                let max: usize = value
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| bad("needs a number"))?;
-                match v {
-                    None => false,
-                    Some(v) => self.group_values(group, field).iter().filter(|x| **x == v).count() < max,
-                }
-            }
-            "GROUP_BY" => v.is_some(),
-            _ => return Err(bad("unknown operator; use UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, IS or MAX_PER")),
-        })
-    }
-
-    /// Picks an agent: enough free resources and ports, all constraints met, fewest tasks of
-    /// the same group then most free cpus (spread by default). Records the task on success.
+    /// Places one task; on success the allocator has booked its resources and ports.
     pub fn place(&mut self, req: &PlacementRequest) -> Result<Placement, PlacementError> {
-        if self.tasks.contains_key(&req.task_id) {
-            return Err(PlacementError::Duplicate(req.task_id.clone()));
+        let mut constraints = Vec::new();
+        for c in &req.constraints {
+            let parsed = Constraint::from_marathon(c)
+                .map_err(|e| PlacementError::BadConstraint(c.clone(), e.to_string()))?;
+            if let Err(e) = dcos_alloc::validate_constraint(&parsed) {
+                return Err(PlacementError::BadConstraint(c.clone(), e.to_string()));
+            }
+            constraints.push(parsed);
         }
-        if !self.agents.values().any(|a| a.active) {
-            return Err(PlacementError::NoAgents);
-        }
-        let need = [req.cpus, req.mem, req.disk, req.gpus];
-        let names = ["cpus", "mem", "disk", "gpus"];
-        let mut best: Option<(&String, (usize, i64))> = None;
-        let mut short = None;
-        for (id, a) in self.agents.iter().filter(|(_, a)| a.active) {
-            if let Some(i) = (0..4).find(|&i| a.free[i] + EPS < need[i]) {
-                short = Some(format!("{} {}", need[i], names[i]));
-                continue;
-            }
-            if (a.free_ports.len() as u64) < req.port_count as u64 {
-                short = Some(format!("{} ports", req.port_count));
-                continue;
-            }
-            let mut ok = true;
-            for c in &req.constraints {
-                if !self.constraint_ok(a, &req.group, c)? {
-                    ok = false;
-                    break;
-                }
-            }
-            if !ok {
-                short = Some("an attribute matching the constraints".to_string());
-                continue;
-            }
-            let same_group = self
-                .tasks
-                .values()
-                .filter(|t| t.agent_id == *id && t.group == req.group)
-                .count();
-            let key = (same_group, -((a.free[0] * 1000.0) as i64) + a.tasks as i64);
-            if best.as_ref().is_none_or(|(_, k)| key < *k) {
-                best = Some((id, key));
-            }
-        }
-        let Some((agent_id, _)) = best else {
-            return Err(PlacementError::Insufficient(short.unwrap_or_default()));
+        let request = dcos_alloc::TaskRequest {
+            task_id: req.task_id.clone(),
+            group: req.group.clone(),
+            role: req.role.clone(),
+            framework_id: req.framework_id.clone(),
+            resources: res(req.cpus, req.mem, req.disk, req.gpus),
+            ports: vec![0; req.port_count as usize],
+            constraints,
+            accepted_resource_roles: Vec::new(),
         };
-        let agent_id = agent_id.clone();
-        let ports: Vec<u16> = self
-            .agents
-            .get(&agent_id)
-            .map(|a| a.free_ports.iter().take(req.port_count as usize).copied().collect())
-            .unwrap_or_default();
-        let used = need;
-        if let Some(a) = self.agents.get_mut(&agent_id) {
-            for (f, u) in a.free.iter_mut().zip(used) {
-                *f -= u;
-            }
-            for p in &ports {
-                a.free_ports.remove(p);
-            }
-            a.tasks += 1;
+        let decision = place(&mut self.view, std::slice::from_ref(&request)).into_iter().next();
+        match decision {
+            Some(Decision::Placed(p)) => Ok(Placement {
+                agent_id: p.agent_id,
+                ports: p.ports,
+                allocations: p.allocations,
+            }),
+            Some(Decision::Unplaced(u)) => Err(match u.reason {
+                UnplacedReason::Invalid { message } => PlacementError::Invalid(message),
+                UnplacedReason::NoAgents { .. } => PlacementError::NoAgents,
+                other => PlacementError::Insufficient(other.message().to_string()),
+            }),
+            None => Err(PlacementError::Insufficient("the allocator gave no decision".into())),
         }
-        self.tasks.insert(
-            req.task_id.clone(),
-            PTask {
-                agent_id: agent_id.clone(),
-                group: req.group.clone(),
-                used,
-                ports: ports.clone(),
-            },
-        );
-        Ok(Placement { agent_id, ports })
     }
 
-    /// Resources used on an agent: (cpus, mem, disk, gpus, ports in use).
-    pub fn used_on(&self, agent_id: &str) -> ([f64; 4], Vec<u16>) {
-        let mut used = [0.0; 4];
-        let mut ports = Vec::new();
-        for t in self.tasks.values().filter(|t| t.agent_id == agent_id) {
-            for i in 0..4 {
-                used[i] += t.used[i];
-            }
-            ports.extend(t.ports.iter().copied());
+    /// Resources in use on an agent (cpus, mem, disk, gpus).
+    pub fn used_on(&self, agent_id: &str) -> [f64; 4] {
+        match self.view.agent_summary(agent_id) {
+            Some(s) => [s.used.cpus, s.used.mem, s.used.disk, s.used.gpus],
+            None => [0.0; 4],
         }
-        ports.sort_unstable();
-        (used, ports)
     }
 }

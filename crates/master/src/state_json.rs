@@ -82,7 +82,12 @@ fn attributes_json(a: &BTreeMap<String, String>) -> Value {
 fn agent_json(core: &Core, e: &AgentEntry) -> Value {
     let a = &e.rec;
     let (host, port) = host_port(&a.endpoint);
-    let (used, used_ports) = core.placer().used_on(&a.id);
+    let used = core.placer().used_on(&a.id);
+    let used_ports: Vec<u16> = core
+        .tasks()
+        .filter(|t| t.agent_id == a.id && !t.state.is_terminal())
+        .flat_map(|t| t.resources.ports.iter().copied())
+        .collect();
     let used_res = resources_json(used[0], used[1], used[2], used[3], &port_ranges(&used_ports));
     json!({
         "id": a.id,

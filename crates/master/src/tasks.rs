@@ -74,6 +74,7 @@ impl Core {
         let group = if req.group.is_empty() { id.clone() } else { req.group.clone() };
         let placement = self.placer.place(&PlacementRequest {
             task_id: id.clone(),
+            framework_id: framework_id.to_string(),
             role: role.clone(),
             group: group.clone(),
             cpus: req.cpus,
@@ -136,6 +137,7 @@ impl Core {
             created: now,
             updated: now,
             statuses: Vec::new(),
+            allocations: placement.allocations.clone(),
         };
         let mut ch = Changes::default();
         ch.new_task(rec, master_status(TaskState::Staging, None, None));

@@ -42,7 +42,7 @@ impl From<CoreError> for ApiError {
             | CoreError::UnknownFramework(_)
             | CoreError::NotRegistered(_) => StatusCode::NOT_FOUND,
             CoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CoreError::Placement(PlacementError::BadConstraint(..)) => {
+            CoreError::Placement(PlacementError::BadConstraint(..) | PlacementError::Invalid(_)) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             CoreError::Conflict(_) | CoreError::Placement(_) => StatusCode::CONFLICT,

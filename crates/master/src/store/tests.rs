@@ -57,6 +57,7 @@ pub(crate) fn task(id: &str, agent: &str) -> TaskRecord {
         created: 1.0,
         updated: 1.0,
         statuses: vec![],
+        allocations: vec![],
     }
 }
 
