@@ -86,7 +86,7 @@ fn list(client: &Client, json: bool, completed: bool, filter: Option<&str>) -> a
             t.name().to_string(),
             state.agent_host(t.agent_id()).to_string(),
             t.user().to_string(),
-            t.state().trim_start_matches("TASK_").to_string(),
+            t.state().to_string(),
             t.id().to_string(),
             t.agent_id().to_string(),
             region,

@@ -64,6 +64,7 @@ pub fn spawn_detached(program: &Path, args: &[String], log: &Path) -> std::io::R
     let err = out.try_clone()?;
     let mut cmd = Command::new(program);
     cmd.args(args)
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));

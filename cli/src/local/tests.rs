@@ -155,3 +155,9 @@ fn active_agents_are_counted() {
     assert_eq!(active_agents(&v), 2);
     assert_eq!(active_agents(&serde_json::json!({})), 0);
 }
+
+#[test]
+fn the_documented_example_is_the_one_in_docs() {
+    let doc = include_str!("../../../docs/cluster-config.md");
+    assert!(doc.contains(EXAMPLE), "docs/cluster-config.md and spec::EXAMPLE differ");
+}

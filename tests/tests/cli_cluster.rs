@@ -1,0 +1,297 @@
+//! End to end with the real `dcos` CLI: `dcos cluster up` starts a master and two agents from a
+//! config.yaml (free ports, temp dirs), the CLI lists the nodes, a task launched through the
+//! master's operator API shows up in `dcos task list` and its output in `dcos task log`, and
+//! `dcos cluster down` leaves no process and no state behind.
+
+use dcos_e2e::{dcos_bin, dcosd_bin, wait_until};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// Distinct free ports (all bound at once, then released).
+fn free_ports(n: usize) -> Vec<u16> {
+    let ls: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+struct LocalCluster {
+    tmp: tempfile::TempDir,
+    name: String,
+    config: PathBuf,
+    url: String,
+}
+
+impl LocalCluster {
+    fn new(name: &str, agents: usize) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let ports = free_ports(agents + 1);
+        let mut yaml = format!(
+            "name: {name}\ndir: {}\nmaster:\n  listen: 127.0.0.1:{}\nagents:\n  count: {agents}\n  \
+             ports_start: {}\n  ports_per_agent: 50\n  nodes:\n",
+            tmp.path().join("cluster").display(),
+            ports[0],
+            20000 + (std::process::id() % 200) * 100,
+        );
+        for p in &ports[1..] {
+            yaml.push_str(&format!("    - listen: 127.0.0.1:{p}\n"));
+        }
+        yaml.push_str("timeouts:\n  startup_secs: 60\n  stop_grace_secs: 5\n");
+        let config = tmp.path().join("config.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        Self {
+            name: name.into(),
+            config,
+            url: format!("http://127.0.0.1:{}", ports[0]),
+            tmp,
+        }
+    }
+
+    fn dcos_dir(&self) -> PathBuf {
+        self.tmp.path().join("dcos")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new(dcos_bin())
+            .args(args)
+            .env("DCOS_DIR", self.dcos_dir())
+            .env("DCOSD_BIN", dcosd_bin())
+            .env_remove("DCOS_URL")
+            .env_remove("DCOS_ACS_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dcos")
+    }
+
+    fn show(&self, args: &[&str], o: &Output) -> String {
+        format!(
+            "dcos {args:?} exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- temp dir {}\n--- logs\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+            self.tmp.path().display(),
+            self.logs()
+        )
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        if let Ok(rd) = std::fs::read_dir(self.tmp.path().join("cluster/logs")) {
+            for e in rd.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                s.push_str(&format!("== {}\n", e.path().display()));
+                for l in tail.into_iter().rev() {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+            }
+        }
+        s
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.cmd(args);
+        assert!(o.status.success(), "{}", self.show(args, &o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn record(&self) -> Value {
+        let p = self.dcos_dir().join("local").join(&self.name).join("cluster.json");
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_default()).unwrap_or(Value::Null)
+    }
+
+    /// Pids (with start times) the CLI recorded for the master and agents.
+    fn recorded_pids(&self) -> Vec<(i32, u64)> {
+        let r = self.record();
+        let mut out = Vec::new();
+        for p in r["agents"].as_array().into_iter().flatten().chain(std::iter::once(&r["master"])) {
+            if let (Some(pid), Some(st)) = (p["pid"].as_i64(), p["start_time"].as_u64()) {
+                out.push((pid as i32, st));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for LocalCluster {
+    /// Whatever happened, nothing started by the test survives it.
+    fn drop(&mut self) {
+        let pids = self.recorded_pids();
+        let _ = self.cmd(&["cluster", "down", "--yes", "--name", &self.name]);
+        for (pid, st) in pids {
+            if alive(pid, st) {
+                // SAFETY: kill(2) on a pid verified by its start time.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+        dcos_e2e::kill_processes_under(self.tmp.path());
+    }
+}
+
+/// Fields of /proc/<pid>/stat after the command name: (state, start time).
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((f.first()?.chars().next()?, f.get(19)?.parse().ok()?))
+}
+
+/// Alive and not a zombie (an exited process waiting for its reaper is gone for us).
+fn alive(pid: i32, start_time: u64) -> bool {
+    matches!(proc_stat(pid), Some((s, st)) if st == start_time && s != 'Z' && s != 'X')
+}
+
+/// Live (non-zombie) processes whose command line contains `needle`.
+fn processes_with(needle: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(needle) && pid != std::process::id() as i32 {
+            if matches!(proc_stat(pid), Some((s, _)) if s != 'Z' && s != 'X') {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+fn post_task(url: &str, body: Value) -> Value {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{url}/internal/v1/tasks"))
+        .json(&body)
+        .send()
+        .expect("POST /internal/v1/tasks");
+    let status = r.status();
+    let v: Value = r.json().unwrap_or(Value::Null);
+    assert!(status.is_success(), "POST /internal/v1/tasks: {status} {v}");
+    v
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
+    let c = LocalCluster::new("e2e-up", 2);
+    let cfg = c.config.to_str().unwrap().to_string();
+
+    let out = c.ok(&["cluster", "up", "--config", &cfg]);
+    assert!(out.contains(&format!("Entry point: {}", c.url)), "{out}");
+    assert_eq!(c.recorded_pids().len(), 3, "{}", c.record());
+
+    // Idempotent: a second `up` changes nothing.
+    let pids = c.recorded_pids();
+    let out = c.ok(&["cluster", "up", "--config", &cfg]);
+    assert!(out.contains("already running"), "{out}");
+    assert_eq!(c.recorded_pids(), pids);
+
+    // The CLI is attached to it.
+    let clusters = json(&c.ok(&["cluster", "list", "--json"]));
+    assert_eq!(clusters.as_array().unwrap().len(), 1, "{clusters}");
+    assert_eq!(clusters[0]["name"], "e2e-up");
+    assert_eq!(clusters[0]["attached"], true);
+    assert_eq!(clusters[0]["status"], "AVAILABLE");
+    assert_eq!(clusters[0]["url"], c.url.as_str());
+
+    let nodes = json(&c.ok(&["node", "list", "--json"]));
+    assert_eq!(nodes.as_array().unwrap().len(), 2, "{nodes}");
+    let table = c.ok(&["node", "list"]);
+    assert_eq!(table.lines().filter(|l| l.contains(" agent ") || l.ends_with(" agent")).count(), 2, "{table}");
+    assert!(table.contains("master (leader)"), "{table}");
+
+    // A task through the operator API; unique sleep argument to find its process later.
+    let marker = format!("3000.{}", std::process::id());
+    let task = post_task(
+        &c.url,
+        serde_json::json!({
+            "name": "e2e-hello",
+            "cmd": format!("echo hello-from-e2e; echo to-stderr >&2; sleep {marker}"),
+            "cpus": 0.1, "mem": 32
+        }),
+    );
+    let task_id = task["id"].as_str().expect("task id").to_string();
+
+    wait_until(Duration::from_secs(30), "the task RUNNING in `dcos task list --json`", || {
+        let v = json(&c.ok(&["task", "list", "--json"]));
+        v.as_array()?
+            .iter()
+            .any(|t| t["id"] == task_id.as_str() && t["state"] == "TASK_RUNNING")
+            .then_some(())
+    });
+    let table = c.ok(&["task", "list"]);
+    let header = table.lines().next().unwrap_or("");
+    assert!(header.starts_with("NAME") && header.contains("AGENT ID"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("e2e-hello") && l.contains(&task_id)), "{table}");
+    assert!(c.ok(&["task", "list", "nothing-matches-this"]).lines().count() == 1);
+
+    let log = wait_until(Duration::from_secs(20), "the task's stdout in `dcos task log`", || {
+        let o = c.cmd(&["task", "log", &task_id]);
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        (o.status.success() && s.contains("hello-from-e2e")).then_some(s)
+    });
+    assert!(!log.contains("to-stderr"), "{log}");
+    assert!(c.ok(&["task", "log", "e2e-hello", "stderr"]).contains("to-stderr"));
+
+    let services = c.ok(&["service", "list"]);
+    assert!(services.contains("dcos-tasks"), "{services}");
+    c.ok(&["node", "log", "--leader", "--lines", "3"]);
+    let o = c.cmd(&["node", "log", "--mesos-id", "no-such-agent"]);
+    assert_eq!(o.status.code(), Some(1), "{}", c.show(&["node", "log"], &o));
+    assert!(!processes_with(&marker).is_empty(), "the task's process should be running");
+
+    // Down: no process of the cluster (master, agents, the task) survives; state is gone.
+    let pids = c.recorded_pids();
+    let out = c.ok(&["cluster", "down", "--yes"]);
+    assert!(out.contains("is down"), "{out}");
+    for (pid, st) in &pids {
+        assert!(!alive(*pid, *st), "pid {pid} still runs after `dcos cluster down`");
+    }
+    assert!(processes_with(&marker).is_empty(), "the task's process survived `dcos cluster down`");
+    assert!(!c.tmp.path().join("cluster").exists(), "cluster folder left behind");
+    assert!(!c.dcos_dir().join("local/e2e-up").exists(), "cluster record left behind");
+    let clusters = json(&c.ok(&["cluster", "list", "--json"]));
+    assert!(clusters.as_array().unwrap().is_empty(), "{clusters}");
+    let o = c.cmd(&["node", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no cluster is attached"));
+}
+
+#[test]
+fn keep_data_then_up_resumes_the_same_cluster() {
+    let c = LocalCluster::new("e2e-keep", 1);
+    let cfg = c.config.to_str().unwrap().to_string();
+    c.ok(&["cluster", "up", "--config", &cfg]);
+    let id1 = json(&c.ok(&["cluster", "list", "--json"]))[0]["cluster_id"].clone();
+    let pids = c.recorded_pids();
+    let out = c.ok(&["cluster", "down", "--keep-data"]);
+    assert!(out.contains("data kept"), "{out}");
+    for (pid, st) in &pids {
+        assert!(!alive(*pid, *st), "pid {pid} still runs");
+    }
+    assert!(c.tmp.path().join("cluster/master").is_dir(), "data removed despite --keep-data");
+    c.ok(&["cluster", "up", "--config", &cfg]);
+    let clusters = json(&c.ok(&["cluster", "list", "--json"]));
+    assert_eq!(clusters[0]["cluster_id"], id1, "the master's store (and cluster id) was kept");
+    let nodes = json(&c.ok(&["node", "list", "--json"]));
+    assert!(!nodes.as_array().unwrap().is_empty(), "{nodes}");
+    c.ok(&["cluster", "down", "--yes"]);
+    assert!(!c.tmp.path().join("cluster").exists());
+}
+
+#[test]
+fn a_port_in_use_is_refused_before_anything_starts() {
+    let c = LocalCluster::new("e2e-busy", 1);
+    let port: u16 = c.url.rsplit(':').next().unwrap().parse().unwrap();
+    let _busy = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let o = c.cmd(&["cluster", "up", "--config", c.config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", c.show(&["cluster", "up"], &o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("already in use"), "{err}");
+    assert!(c.recorded_pids().is_empty());
+}
