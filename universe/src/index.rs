@@ -189,27 +189,47 @@ pub enum BuildError {
 
 /// Writes `universe.json` (v5), `repo-empty-v3.json` and the `repo-up-to-<release>.json` files
 /// (each with a `.content_type` file) into `out_dir` (created if missing). Every document is
-/// checked against its index schema first; nothing is written if one fails. Returns the paths
-/// of the JSON files written.
+/// checked against its index schema first; nothing is left in `out_dir` if one fails. Documents
+/// are produced one at a time (written to temporary names, renamed at the end), so memory stays
+/// near one document. Returns the paths of the JSON files written.
 pub fn build(repo: &Repository, out_dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
-    let mut docs: Vec<(String, IndexVersion, Value)> = vec![
-        ("universe.json".into(), IndexVersion::V5, repo.to_index(IndexVersion::V5, None)),
-        ("repo-empty-v3.json".into(), IndexVersion::V3, serde_json::json!({"packages": []})),
-    ];
+    let mut plan: Vec<(String, IndexVersion, Option<&str>)> =
+        vec![("universe.json".into(), IndexVersion::V5, None), ("repo-empty-v3.json".into(), IndexVersion::V3, None)];
     for (release, version) in DCOS_RELEASES {
-        docs.push((format!("repo-up-to-{release}.json"), version, repo.to_index(version, Some(release))));
-    }
-    for (file, version, doc) in &docs {
-        let problems = validate_index(doc, *version, file);
-        if !problems.is_empty() {
-            return Err(BuildError::Invalid(out_dir.join(file), problems));
-        }
+        plan.push((format!("repo-up-to-{release}.json"), version, Some(release)));
     }
     std::fs::create_dir_all(out_dir).map_err(|e| BuildError::Io(out_dir.to_path_buf(), e.to_string()))?;
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = (|| {
+        for (file, version, release) in &plan {
+            let doc = if file == "repo-empty-v3.json" {
+                serde_json::json!({"packages": []})
+            } else {
+                repo.to_index(*version, *release)
+            };
+            let problems = validate_index(&doc, *version, file);
+            if !problems.is_empty() {
+                return Err(BuildError::Invalid(out_dir.join(file), problems));
+            }
+            let path = out_dir.join(file);
+            let tmp = out_dir.join(format!(".{file}.tmp"));
+            let f = std::fs::File::create(&tmp).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer(&mut w, &doc).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
+            std::io::Write::flush(&mut w).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
+            staged.push((tmp, path));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
     let mut written = Vec::new();
-    for (file, version, doc) in docs {
-        let path = out_dir.join(&file);
-        std::fs::write(&path, doc.to_string()).map_err(|e| BuildError::Io(path.clone(), e.to_string()))?;
+    for ((tmp, path), (file, version, _)) in staged.into_iter().zip(&plan) {
+        std::fs::rename(&tmp, &path).map_err(|e| BuildError::Io(path.clone(), e.to_string()))?;
         let ct = out_dir.join(file.replace(".json", ".content_type"));
         std::fs::write(&ct, version.content_type()).map_err(|e| BuildError::Io(ct.clone(), e.to_string()))?;
         written.push(path);

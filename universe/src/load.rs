@@ -239,7 +239,14 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
     if let Some(t) = &template {
         let path = dir.join(t.kind.file_name());
         let parsed = match t.kind {
-            TemplateKind::Mustache => mustache::Template::parse(&t.source).map(|_| ()).map_err(|e| e.to_string()),
+            TemplateKind::Mustache => pkg
+                .derived
+                .0
+                .mustache
+                .get_or_init(|| mustache::Template::parse(&t.source))
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             TemplateKind::Tera => render::tera_with_template(&t.source).map(|_| ()),
         };
         if let Err(msg) = parsed {
@@ -247,7 +254,9 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
         }
     }
     if let Some(cfg) = &config {
-        if let Err(msg) = schema::compile_config(cfg) {
+        // Compiled once here and kept for every render of this package.
+        let compiled = pkg.derived.0.validator.get_or_init(|| schema::compile_config(cfg).map(std::sync::Arc::new));
+        if let Err(msg) = compiled {
             problems.push(Problem::new(&dir.join("config.json"), "", format!("not a valid draft-4 JSON Schema: {msg}")));
         }
     }

@@ -120,7 +120,33 @@ impl MarathonTemplate {
     }
 }
 
-/// One version of a package, as loaded from a folder or an index.
+/// Values derived from a package once and reused by every render: the compiled config.json
+/// validator and the DCOS_PACKAGE_DEFINITION label. Shared by clones; ignored by `==`.
+#[derive(Default)]
+pub(crate) struct Derived {
+    pub(crate) validator: std::sync::OnceLock<Result<std::sync::Arc<jsonschema::Validator>, String>>,
+    pub(crate) definition_label: std::sync::OnceLock<String>,
+    pub(crate) mustache: std::sync::OnceLock<Result<crate::mustache::Template, crate::mustache::MustacheError>>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct DerivedCache(pub(crate) std::sync::Arc<Derived>);
+
+impl std::fmt::Debug for DerivedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DerivedCache")
+    }
+}
+
+impl PartialEq for DerivedCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// One version of a package, as loaded from a folder or an index. Build one with
+/// [`Package::from_parts`] or [`Package::from_index_entry`]; do not change `config` or
+/// `metadata` afterwards (what renders derive from them is computed once and kept).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Package {
     pub name: String,
@@ -147,6 +173,7 @@ pub struct Package {
     pub template: Option<MarathonTemplate>,
     /// package.json exactly as written (every field, original order).
     pub metadata: Map<String, Value>,
+    pub(crate) derived: DerivedCache,
 }
 
 fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -198,6 +225,7 @@ impl Package {
             command,
             template,
             metadata,
+            derived: DerivedCache::default(),
         })
     }
 

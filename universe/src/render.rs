@@ -52,7 +52,7 @@ pub enum RenderError {
 /// Renders `package` as Marathon app JSON: options resolved, template rendered, `appId` applied
 /// and the DCOS_PACKAGE_* labels added.
 pub fn render(package: &Package, request: &RenderRequest<'_>) -> Result<Rendered, RenderError> {
-    let resolved = options::resolve(&package.name, package.config.as_ref(), request.options)?;
+    let resolved = options::resolve_for(package, request.options)?;
     let mut app = render_template(package, &resolved)?;
     if let Some(id) = request.app_id {
         app.insert("id".into(), Value::String(id.to_string()));
@@ -72,7 +72,13 @@ pub fn render_template(package: &Package, resolved_options: &Value) -> Result<Ma
     resource.insert("resource".into(), package.resource.clone().unwrap_or(Value::Object(Map::new())));
     let context = options::deep_merge(resolved_options.clone(), Value::Object(resource));
     let text = match template.kind {
-        TemplateKind::Mustache => mustache::Template::parse(&template.source)
+        TemplateKind::Mustache => package
+            .derived
+            .0
+            .mustache
+            .get_or_init(|| mustache::Template::parse(&template.source))
+            .as_ref()
+            .map_err(|e| e.clone())
             .and_then(|t| t.render(&context, RenderOptions::COSMOS, &HashMap::new()))
             .map_err(|e| RenderError::Template { file, message: e.to_string() })?,
         TemplateKind::Tera => render_tera(&template.source, &context).map_err(|message| RenderError::Template { file, message })?,
@@ -112,7 +118,9 @@ pub fn add_package_labels(app: &mut Map<String, Value>, package: &Package, user_
     put("DCOS_PACKAGE_VERSION", package.version.clone());
     put("DCOS_PACKAGE_SOURCE", source_uri.to_string());
     put("DCOS_PACKAGE_OPTIONS", b64.encode(user.to_string()));
-    put("DCOS_PACKAGE_DEFINITION", b64.encode(package_definition_label(package).to_string()));
+    let definition =
+        package.derived.0.definition_label.get_or_init(|| b64.encode(package_definition_label(package).to_string()));
+    put("DCOS_PACKAGE_DEFINITION", definition.clone());
 }
 
 /// `{"metadata":{"Content-Type":...,"Content-Encoding":"gzip"},"data": base64(gzip(package))}`.
