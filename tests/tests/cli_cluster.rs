@@ -245,6 +245,41 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     assert_eq!(o.status.code(), Some(1), "{}", c.show(&["node", "log"], &o));
     assert!(!processes_with(&marker).is_empty(), "the task's process should be running");
 
+    // --follow prints output as it comes and returns once the task has ended.
+    let ticker = post_task(
+        &c.url,
+        serde_json::json!({
+            "name": "e2e-ticker",
+            "cmd": "for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.4; done",
+            "cpus": 0.1, "mem": 32
+        }),
+    );
+    let ticker_id = ticker["id"].as_str().expect("task id").to_string();
+    wait_until(Duration::from_secs(30), "the ticker task to start", || {
+        let v = json(&c.ok(&["task", "list", "--json", "--completed"]));
+        v.as_array()?
+            .iter()
+            .any(|t| t["id"] == ticker_id.as_str() && t["state"] != "TASK_STAGING")
+            .then_some(())
+    });
+    let mut child = Command::new(dcos_bin())
+        .args(["task", "log", "--follow", "--lines", "100", &ticker_id])
+        .env("DCOS_DIR", c.dcos_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_until(Duration::from_secs(30), "`dcos task log --follow` to end with its task", || {
+        child.try_wait().unwrap()
+    });
+    let o = child.wait_with_output().unwrap();
+    let followed = String::from_utf8_lossy(&o.stdout);
+    assert!(status.success(), "{}", c.show(&["task", "log", "--follow"], &o));
+    for i in 1..=6 {
+        assert_eq!(followed.matches(&format!("tick-{i}\n")).count(), 1, "tick-{i} once in:\n{followed}");
+    }
+
     // Down: no process of the cluster (master, agents, the task) survives; state is gone.
     let pids = c.recorded_pids();
     let out = c.ok(&["cluster", "down", "--yes"]);

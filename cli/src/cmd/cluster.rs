@@ -14,16 +14,14 @@ use crate::output::{print, print_json, Table};
 use crate::prompt::confirm;
 use crate::setup::{setup, SetupOptions};
 
-const UP_HELP: &str = concat!(
-    "Starts a master and N agents of `dcosd` on this machine in the background, waits until \
+const UP_HELP: &str = "Starts a master and N agents of `dcosd` on this machine in the background, waits until \
      every agent is registered, writes the CLI configuration for the cluster and attaches it, \
      then prints the entry point URL. Running it again while the cluster runs changes nothing.\n\n\
      `dcosd` is looked for in DCOSD_BIN, next to `dcos`, then on PATH.\n\n\
      --config FILE is a YAML file describing the cluster; every field is optional and unknown \
      fields are an error. Defaults: name `local`, folder ~/.dcos/local/<name>, master on \
      127.0.0.1:5050, agents on 127.0.0.1:5051.., host ports 31000-31999, 32000-32999, ...\n\n\
-     Example config.yaml:\n\n"
-);
+     Example config.yaml:\n\n";
 
 #[derive(Subcommand)]
 pub enum Args {

@@ -178,8 +178,9 @@ fn log(client: &Client, query: &str, stream: Stream, lines: usize, follow: bool,
         // Polls for new output; stops once the task has ended and everything is printed.
         let mut checks = 0u32;
         file.follow(end, Duration::from_millis(500), print, || {
-            checks += 1;
-            if checks % 4 != 0 {
+            // Ask the master every 4th quiet poll (about every 2 s).
+            checks = (checks + 1) % 4;
+            if checks != 0 {
                 return false;
             }
             task_ended(client, &task_id)
