@@ -267,6 +267,8 @@ impl MasterProc {
 
 /// A running agent.
 pub struct AgentProc {
+    /// The agent's --cgroups-root (relative to this test process's cgroup), removed on drop.
+    pub cgroup: Option<String>,
     pub proc: Proc,
     pub work_dir: PathBuf,
     pub args: Vec<String>,
@@ -287,6 +289,10 @@ impl AgentProc {
             "--join-token-file".into(),
             master.data_dir.join("join-token").display().to_string(),
         ];
+        if !extra.iter().any(|a| a == "--cgroups-root") {
+            args.push("--cgroups-root".into());
+            args.push(unique_cgroup_name());
+        }
         args.extend(extra.iter().cloned());
         Self::spawn(work_dir, args)
     }
@@ -302,7 +308,13 @@ impl AgentProc {
             work_dir.join("agent.log"),
         );
         proc.owned_dir = Some(work_dir.to_path_buf());
+        let cgroup = args
+            .iter()
+            .position(|a| a == "--cgroups-root")
+            .and_then(|i| args.get(i + 1))
+            .cloned();
         AgentProc {
+            cgroup,
             proc,
             work_dir: work_dir.to_path_buf(),
             args,
@@ -311,9 +323,81 @@ impl AgentProc {
 
     /// Starts the agent again with the same flags and work dir (it keeps its agent id).
     pub fn restart(&mut self) {
+        self.cgroup = None; // the new process uses the same cgroup
         self.proc.kill9();
         let new = AgentProc::spawn(&self.work_dir, self.args.clone());
         *self = new;
+    }
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        self.proc.kill9();
+        if let Some(d) = &self.proc.owned_dir {
+            kill_processes_under(d);
+        }
+        if let Some(name) = &self.cgroup {
+            remove_cgroups(name);
+        }
+    }
+}
+
+/// A cgroup name no other test process uses.
+pub fn unique_cgroup_name() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("dcos-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Removes the cgroup `name` (relative to this process's cgroups) and everything under it, in
+/// every hierarchy, best effort (processes in it must be dead already).
+pub fn remove_cgroups(name: &str) {
+    if name.is_empty() || name.contains("..") {
+        return;
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => continue,
+        };
+        let mount = if ctrls.is_empty() {
+            if Path::new("/sys/fs/cgroup/unified").is_dir() {
+                PathBuf::from("/sys/fs/cgroup/unified")
+            } else {
+                PathBuf::from("/sys/fs/cgroup")
+            }
+        } else {
+            let first = ctrls.split(',').find(|c| !c.starts_with("name=")).unwrap_or(ctrls);
+            let p = PathBuf::from("/sys/fs/cgroup").join(ctrls);
+            if p.is_dir() { p } else { PathBuf::from("/sys/fs/cgroup").join(first) }
+        };
+        let base = if name.starts_with('/') {
+            mount.join(name.trim_start_matches('/'))
+        } else {
+            mount.join(path.trim_start_matches('/')).join(name)
+        };
+        rmdir_tree(&base, 0);
+    }
+}
+
+fn rmdir_tree(dir: &Path, depth: u32) {
+    if depth > 8 || !dir.is_dir() {
+        return;
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                rmdir_tree(&e.path(), depth + 1);
+            }
+        }
+    }
+    for _ in 0..20 {
+        if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
