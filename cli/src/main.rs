@@ -64,7 +64,7 @@ fn main() {
     if let Err(e) = result {
         // One line: the chain of contexts joined, no backtrace.
         let msg = format!("{e:#}").replace('\n', " ");
-        eprintln!("dcos: {msg}");
+        output::note(&format!("dcos: {msg}"));
         std::process::exit(1);
     }
 }

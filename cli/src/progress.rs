@@ -36,7 +36,7 @@ impl Progress {
         *self.last.borrow_mut() = msg.to_string();
         match &self.bar {
             Some(b) => b.set_message(msg.to_string()),
-            None => eprintln!("{msg}"),
+            None => crate::output::note(msg),
         }
     }
 
@@ -44,7 +44,7 @@ impl Progress {
     pub fn line(&self, msg: &str) {
         match &self.bar {
             Some(b) => b.println(msg),
-            None => eprintln!("{msg}"),
+            None => crate::output::note(msg),
         }
     }
 

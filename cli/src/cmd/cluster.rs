@@ -288,7 +288,7 @@ fn list(json: bool, only_attached: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if clusters.is_empty() {
-        eprintln!("No clusters are configured; `dcos cluster up` starts a local one, `dcos cluster setup URL` adds one.");
+        crate::output::note("No clusters are configured; `dcos cluster up` starts a local one, `dcos cluster setup URL` adds one.");
         return Ok(());
     }
     let mut t = Table::new(&["NAME", "ID", "STATUS", "VERSION", "URL"]);

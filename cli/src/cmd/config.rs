@@ -53,9 +53,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     let id = new_cluster_id();
                     let entry = dir.save_cluster(&id, cfg)?;
                     dir.attach(&entry.id)?;
-                    eprintln!(
+                    crate::output::note(&format!(
                         "No cluster was attached: created and attached cluster {id}; `dcos cluster setup URL` names it after the cluster's own id."
-                    );
+                    ));
                 }
                 None => {
                     // Still check the key, so a typo is reported as such.

@@ -87,15 +87,23 @@ fn list(client: &Client, json: bool) -> anyhow::Result<()> {
 }
 
 fn log(client: &Client, mesos_id: Option<String>, lines: usize, follow: bool) -> anyhow::Result<()> {
+    let mut local_log = None;
     let (route, path, what) = match &mesos_id {
         None => ("/mesos/files/read.json".to_string(), "/master/log".to_string(), "the master".to_string()),
         Some(id) => {
             let slaves = client.get_json("/mesos/master/slaves", &[])?;
-            let known = slaves
+            let agent = slaves
                 .get("slaves")
                 .and_then(Value::as_array)
-                .is_some_and(|s| s.iter().any(|a| str_of(a, "id") == id));
-            anyhow::ensure!(known, "no agent has the id `{id}`; `dcos node list` shows the agents' ids");
+                .and_then(|s| s.iter().find(|a| str_of(a, "id") == id));
+            let Some(agent) = agent else {
+                anyhow::bail!("no agent has the id `{id}`; `dcos node list` shows the agents' ids");
+            };
+            local_log = agent
+                .get("port")
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok())
+                .and_then(|p| crate::local::local_agent_log(client.base_url(), p));
             (format!("/agent/{id}/files/read.json"), "/slave/log".to_string(), format!("agent {id}"))
         }
     };
@@ -106,9 +114,15 @@ fn log(client: &Client, mesos_id: Option<String>, lines: usize, follow: bool) ->
     };
     let not_served = |e: HttpError| -> anyhow::Error {
         match e.status() {
-            Some(404) => anyhow::anyhow!(
-                "{what} does not serve its log through the files API ({e}); read its log file on its host instead"
-            ),
+            Some(404) => match &local_log {
+                Some(p) => anyhow::anyhow!(
+                    "{what} does not serve its log through the files API ({e}); on this host it is {}",
+                    p.display()
+                ),
+                None => anyhow::anyhow!(
+                    "{what} does not serve its log through the files API ({e}); read its log file on its host instead"
+                ),
+            },
             _ => e.into(),
         }
     };

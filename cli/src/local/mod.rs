@@ -103,6 +103,9 @@ pub struct State {
     /// Folders `dcos cluster up` created (and so `down` may remove), never pre-existing ones.
     pub created_dirs: Vec<PathBuf>,
     pub stop_grace_secs: u64,
+    /// `IP:PORT` each agent listens on, in the order of `agents`.
+    #[serde(default)]
+    pub agent_listen: Vec<String>,
 }
 
 impl State {
@@ -204,6 +207,26 @@ fn check_free(addr: SocketAddr, what: &str, field: &str) -> Result<(), LocalErro
     }
 }
 
+/// The log file of the local cluster's agent listening on `port`, when `url` is the entry
+/// point of a local cluster of this machine.
+pub fn local_agent_log(url: &str, port: u16) -> Option<PathBuf> {
+    let dir = DcosDir::from_env().ok()?;
+    for e in fs::read_dir(dir.local_dir()).ok()?.flatten() {
+        let Ok(Some(s)) = State::load(&e.path().join("cluster.json")) else {
+            continue;
+        };
+        if s.url != url.trim_end_matches('/') {
+            continue;
+        }
+        let i = s
+            .agent_listen
+            .iter()
+            .position(|l| l.parse::<SocketAddr>().is_ok_and(|a| a.port() == port))?;
+        return s.agents.get(i).map(|a| a.log.clone());
+    }
+    None
+}
+
 /// Options of `dcos cluster up`.
 pub struct UpOptions {
     pub config: Option<PathBuf>,
@@ -292,6 +315,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         agents: Vec::new(),
         created_dirs: created,
         stop_grace_secs: plan.stop_grace.as_secs(),
+        agent_listen: Vec::new(),
     };
     state.save(&reg)?;
 
@@ -412,6 +436,7 @@ fn start(
             source,
         })?;
         state.agents.push(rec);
+        state.agent_listen.push(a.listen.to_string());
         state.save(reg)?;
     }
 

@@ -63,11 +63,20 @@ impl Table {
     }
 }
 
-/// Writes to stdout, ignoring a closed pipe (e.g. `dcos task list | head -1`).
+/// Writes to stdout. A reader that went away (`dcos task log --follow | head -1`) ends the
+/// program quietly with success, as SIGPIPE would.
 pub fn print(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// One line on stderr; never fails (a closed stderr is ignored).
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// Pretty JSON on stdout followed by a newline.
