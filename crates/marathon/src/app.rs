@@ -816,16 +816,47 @@ pub fn is_archive(uri: &str) -> bool {
 }
 
 impl AppDefinition {
-    /// A minimal app (`id` + `cmd`) with all defaults, normalized.
+    /// A minimal app (`id` resolved against the root, `cmd`) with all defaults, normalized.
     pub fn new(id: &str, cmd: &str) -> Self {
-        let mut v = Map::new();
-        v.insert("id".into(), Value::String(id.into()));
-        v.insert("cmd".into(), Value::String(cmd.into()));
-        // Both values are well-formed, parsing cannot fail.
-        match AppDefinition::from_json(Value::Object(v), &PathId::root()) {
-            Ok(app) => app,
-            Err(_) => unreachable!("a plain id/cmd app always parses"),
-        }
+        let mut app = AppDefinition {
+            id: PathId::parse(id).canonical(&PathId::root()),
+            accepted_resource_roles: None,
+            args: None,
+            backoff_factor: d_backoff_factor(),
+            backoff_seconds: 1,
+            cmd: Some(cmd.to_string()),
+            constraints: Vec::new(),
+            container: None,
+            cpus: d_cpus(),
+            dependencies: Vec::new(),
+            disk: 0.0,
+            env: BTreeMap::new(),
+            executor: String::new(),
+            fetch: Vec::new(),
+            gpus: 0,
+            health_checks: Vec::new(),
+            instances: 1,
+            labels: BTreeMap::new(),
+            max_launch_delay_seconds: DEFAULT_MAX_LAUNCH_DELAY_SECONDS,
+            mem: d_mem(),
+            networks: Vec::new(),
+            port_definitions: None,
+            readiness_checks: Vec::new(),
+            residency: None,
+            require_ports: false,
+            role: None,
+            secrets: BTreeMap::new(),
+            store_urls: Vec::new(),
+            task_kill_grace_period_seconds: None,
+            upgrade_strategy: UpgradeStrategy::default(),
+            user: None,
+            version: None,
+            version_info: None,
+            kill_selection: KillSelection::default(),
+            unreachable_strategy: UnreachableStrategy::default(),
+        };
+        app.normalize();
+        app
     }
 
     /// Parses a request body's app: migrates deprecated fields, drops read-only ones, rejects

@@ -27,7 +27,7 @@ pub enum GroupError {
     AppExists(PathId),
     #[error("A group with id [{0}] already exists.")]
     GroupExists(PathId),
-    #[error("the root group cannot be replaced by an app")]
+    #[error("the root group cannot be removed or replaced by an app")]
     Root,
 }
 

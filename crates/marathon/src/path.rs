@@ -57,7 +57,7 @@ impl PathId {
     }
 
     /// Parses an id as Marathon does: leading `/` makes it absolute, empty segments
-    /// (`//`, trailing `/`) are dropped. Nothing is validated here; see [`PathId::validate`].
+    /// (`//`, trailing `/`) are dropped. Nothing is validated here; see [`PathId::validate_app_id`].
     pub fn parse(raw: &str) -> Self {
         let absolute = raw.starts_with('/');
         let segments = raw.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();

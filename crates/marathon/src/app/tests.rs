@@ -320,3 +320,8 @@ fn partial_and_full_updates() {
     assert_eq!(b.port_definitions, Some(vec![]));
     assert!(crate::validate::validate_app(&b).is_empty(), "{:?}", crate::validate::validate_app(&b));
 }
+
+#[test]
+fn new_equals_parsed_minimal_app() {
+    assert_eq!(AppDefinition::new("a", "x"), parse(json!({"id": "/a", "cmd": "x"})));
+}
