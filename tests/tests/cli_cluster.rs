@@ -337,3 +337,26 @@ fn a_port_in_use_is_refused_before_anything_starts() {
     assert!(err.contains("already in use"), "{err}");
     assert!(c.recorded_pids().is_empty());
 }
+
+#[test]
+fn an_agent_that_cannot_start_is_reported_and_nothing_is_left_running() {
+    let c = LocalCluster::new("e2e-bad-agent", 1);
+    let yaml = std::fs::read_to_string(&c.config).unwrap();
+    let yaml = yaml.replace("  count: 1\n", "  count: 1\n  resources: cpus:lots\n");
+    std::fs::write(&c.config, yaml).unwrap();
+    let o = c.cmd(&["cluster", "up", "--config", c.config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", c.show(&["cluster", "up"], &o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("dcos: agent 0 exited during startup"), "{err}");
+    assert!(last.contains("cpus"), "the agent's own complaint is shown: {err}");
+    assert!(last.contains("agent-0.log"), "{err}");
+    let pids = c.recorded_pids();
+    assert_eq!(pids.len(), 2, "{}", c.record());
+    for (pid, st) in &pids {
+        assert!(!alive(*pid, *st), "pid {pid} left running after a failed `up`");
+    }
+    // `down` still cleans up the folders of the failed attempt.
+    c.ok(&["cluster", "down", "--yes"]);
+    assert!(!c.tmp.path().join("cluster").exists());
+}
