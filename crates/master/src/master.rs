@@ -67,6 +67,16 @@ impl Master {
         Ok((f, rx))
     }
 
+    /// A framework's tasks as the master knows them (for a scheduler's reconciliation after a
+    /// restart: every task, its state and status history).
+    pub fn tasks_of(&self, framework_id: &str) -> Vec<TaskRecord> {
+        let core = self.core();
+        let mut v: Vec<TaskRecord> =
+            core.tasks().filter(|t| t.framework_id == framework_id).cloned().collect();
+        v.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+        v
+    }
+
     /// Subscribes to the events of an already registered framework.
     pub fn subscribe(&self, framework_id: &str) -> FrameworkEvents {
         self.bus.subscribe(framework_id)
@@ -112,6 +122,13 @@ impl Master {
     async fn send_launch(self: Arc<Self>, agent_id: String, endpoint: String, spec: LaunchTask) {
         let token = self.join_token();
         let url = format!("{endpoint}/v1/launch");
+        if self.core().task(&spec.task_id).is_some_and(|t| t.kill_requested) {
+            match self.core().killed_before_launch(&spec.task_id) {
+                Ok(effects) => self.run_effects(effects),
+                Err(e) => tracing::error!("recording a kill before launch: {e}"),
+            }
+            return;
+        }
         for attempt in 0..5u32 {
             let res = self
                 .http
@@ -147,9 +164,14 @@ impl Master {
         let body = KillTask { task_id: task_id.clone(), grace_period_secs: grace };
         for attempt in 0..5u32 {
             match self.http.post(&url).header(JOIN_TOKEN_HEADER, &token).json(&body).send().await {
-                Ok(r) if r.status().is_success() || r.status().is_client_error() => {
-                    if !r.status().is_success() {
-                        tracing::warn!(task = %task_id, agent = %agent_id, status = %r.status(), "agent refused the kill");
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) if r.status().is_client_error() => {
+                    tracing::warn!(task = %task_id, agent = %agent_id, status = %r.status(), "agent refused the kill");
+                    if r.status() == reqwest::StatusCode::NOT_FOUND {
+                        match self.core().killed_before_launch(&task_id) {
+                            Ok(effects) => self.run_effects(effects),
+                            Err(e) => tracing::error!("recording a kill before launch: {e}"),
+                        }
                     }
                     return;
                 }

@@ -288,6 +288,20 @@ impl Core {
         Ok((StatusAck { acked }, effects))
     }
 
+    /// A kill the agent could not act on because it never got the launch: a task still in
+    /// STAGING with a kill requested ends as TASK_KILLED (should the launch arrive later, the
+    /// agent's RUNNING update for a terminal task makes the master kill it).
+    pub fn killed_before_launch(&mut self, task_id: &str) -> Result<Vec<Effect>, CoreError> {
+        let mut ch = Changes::default();
+        match ch.task(&self.tasks, task_id) {
+            Some(c) if c.rec.state == TaskState::Staging && c.rec.kill_requested => c.push_status(
+                master_status(TaskState::Killed, None, Some("killed before it was launched".into())),
+            ),
+            _ => return Ok(Vec::new()),
+        }
+        self.commit(ch)
+    }
+
     /// The agent refused a launch: the task fails with the agent's message.
     pub fn launch_refused(&mut self, task_id: &str, message: String) -> Result<Vec<Effect>, CoreError> {
         let mut ch = Changes::default();

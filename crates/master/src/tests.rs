@@ -281,3 +281,46 @@ fn kill_is_recorded_and_sent_and_terminal_tasks_cannot_be_killed() {
     let (t3, _) = core.launch(OPERATOR_FRAMEWORK_ID, req("t3")).unwrap();
     assert_eq!(t3.resources.ports, vec![31000, 31001]);
 }
+
+#[test]
+fn a_staging_task_killed_before_launch_ends_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = open(dir.path());
+    core.register(reg(None, vec![]), Instant::now()).unwrap();
+    core.launch(OPERATOR_FRAMEWORK_ID, req("t1")).unwrap();
+    // Without a kill request nothing changes.
+    assert!(core.killed_before_launch("t1").unwrap().is_empty());
+    core.kill("t1", None).unwrap();
+    core.killed_before_launch("t1").unwrap();
+    assert_eq!(core.task("t1").unwrap().state, TaskState::Killed);
+}
+
+#[test]
+fn state_json_uses_mesos_names_and_ranges() {
+    use crate::state_json::{port_ranges, ranges_text};
+    assert_eq!(port_ranges(&[31005, 31000, 31001, 31002]), vec![(31000, 31002), (31005, 31005)]);
+    assert_eq!(ranges_text(&[(31000, 31002), (31005, 31005)]), "[31000-31002, 31005-31005]");
+    assert_eq!(port_ranges(&[65535, 65534]), vec![(65534, 65535)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = open(dir.path());
+    let agent = running_task(&mut core);
+    let st = crate::state_json::state(&core, "m1", "http://127.0.0.1:5050");
+    assert_eq!(st["activated_slaves"], 1);
+    assert_eq!(st["slaves"][0]["id"], agent.as_str());
+    assert_eq!(st["slaves"][0]["resources"]["ports"], "[31000-31009]");
+    assert_eq!(st["slaves"][0]["used_resources"]["ports"], "[31000-31001]");
+    assert_eq!(st["slaves"][0]["used_resources"]["cpus"], 0.5);
+    let fw = &st["frameworks"][0];
+    assert_eq!(fw["id"], OPERATOR_FRAMEWORK_ID);
+    assert_eq!(fw["tasks"][0]["id"], "t1");
+    assert_eq!(fw["tasks"][0]["slave_id"], agent.as_str());
+    assert_eq!(fw["tasks"][0]["state"], "TASK_RUNNING");
+    assert_eq!(fw["tasks"][0]["resources"]["ports"], "[31000-31001]");
+    assert_eq!(fw["tasks"][0]["statuses"][1]["state"], "TASK_RUNNING");
+    let sum = crate::state_json::summary(&core, "http://127.0.0.1:5050");
+    assert_eq!(sum["slaves"][0]["TASK_RUNNING"], 1);
+    assert_eq!(sum["frameworks"][0]["TASK_RUNNING"], 1);
+    let sl = crate::state_json::slaves(&core);
+    assert_eq!(sl["slaves"].as_array().unwrap().len(), 1);
+    assert_eq!(sl["recovered_slaves"].as_array().unwrap().len(), 0);
+}
