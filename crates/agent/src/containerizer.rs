@@ -440,6 +440,7 @@ fn signal_supervisor(sb: &Sandbox) {
 /// After an agent restart: re-attach to running supervisors, report the tasks that ended
 /// while the agent was away.
 pub fn recover(agent: &Arc<Agent>) {
+    let mut live = std::collections::HashSet::new();
     for rec in agent.all_tasks() {
         if rec.state.is_terminal() {
             continue;
@@ -449,6 +450,7 @@ pub fn recover(agent: &Arc<Agent>) {
         let pid = sb.read::<PidInfo>(sandbox::PID_FILE).ok().flatten();
         let has_exit = sb.file(sandbox::EXIT_FILE).exists();
         if has_exit || pid.is_some_and(|p| sandbox::supervisor_alive(&p)) {
+            live.insert(cgroups::sanitize(&task_id));
             if !has_exit && rec.state != TaskState::Running {
                 let _ = agent.update(&task_id, TaskState::Running, None, None);
             }
@@ -466,6 +468,28 @@ pub fn recover(agent: &Arc<Agent>) {
         } else {
             let a = agent.clone();
             tokio::spawn(async move { supervisor_died(&a, &rec).await });
+        }
+    }
+    sweep_stale_cgroups(agent, &live);
+}
+
+/// Removes task cgroups of this agent that no running supervisor owns (left behind when a
+/// supervisor was SIGKILLed); a cgroup that still has processes is left alone.
+fn sweep_stale_cgroups(agent: &Agent, live: &std::collections::HashSet<String>) {
+    let (Some(layout), Some(id)) = (&agent.cfg.cgroups, agent.agent_id()) else {
+        return;
+    };
+    let bases = std::iter::once(&layout.memory_base).chain(layout.cpu_base.iter());
+    for base in bases {
+        let dir = base.join(cgroups::sanitize(&id));
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for de in rd.flatten() {
+            let name = de.file_name().to_string_lossy().into_owned();
+            if de.path().is_dir() && !live.contains(&name) && std::fs::remove_dir(de.path()).is_ok() {
+                tracing::info!("removed the stale cgroup {}", de.path().display());
+            }
         }
     }
 }

@@ -38,6 +38,33 @@ fn bad_request(m: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, m.into())
 }
 
+fn too_large() -> ApiError {
+    ApiError(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body is larger than {MAX_BODY} bytes"),
+    )
+}
+
+/// Refuses a body announced as too large before reading any of it.
+async fn limit_body(req: Request, next: Next) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large().into_response();
+    }
+    next.run(req).await
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes (also when it is chunked).
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| too_large())
+}
+
 /// Parses a JSON body with a one-line error naming the problem.
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
@@ -72,7 +99,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .merge(protected)
         .route("/health", get(|| async { Json(json!({"healthy": true})) }))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route on the agent".into()) })
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(limit_body))
         .with_state(agent)
 }
 
@@ -102,9 +129,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 async fn launch(
     State(agent): State<Arc<Agent>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let t: LaunchTask = parse_json(&headers, &body)?;
+    let t: LaunchTask = parse_json(&headers, &read_body(body).await?)?;
     let task_id = t.task_id.clone();
     match containerizer::launch(&agent, t) {
         Ok(created) => Ok((
@@ -126,9 +153,9 @@ async fn launch(
 async fn kill(
     State(agent): State<Arc<Agent>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let k: KillTask = parse_json(&headers, &body)?;
+    let k: KillTask = parse_json(&headers, &read_body(body).await?)?;
     if let Some(g) = k.grace_period_secs {
         if !g.is_finite() || g < 0.0 {
             return Err(bad_request("grace_period_secs must be a number >= 0"));
