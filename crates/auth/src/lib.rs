@@ -42,6 +42,7 @@ pub mod password;
 mod routes;
 pub mod state;
 pub mod throttle;
+pub mod tls;
 pub mod tokens;
 
 pub use accounts::{
