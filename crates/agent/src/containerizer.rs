@@ -22,6 +22,9 @@ pub const REASON_EXECUTOR_TERMINATED: &str = "REASON_EXECUTOR_TERMINATED";
 pub const REASON_AGENT_RESTARTED: &str = "REASON_AGENT_RESTARTED";
 pub const REASON_KILLED_DURING_LAUNCH: &str = "REASON_TASK_KILLED_DURING_LAUNCH";
 
+#[cfg(test)]
+mod tests;
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 #[derive(Debug, thiserror::Error)]

@@ -33,7 +33,10 @@ enum Record {
 }
 
 /// Compact after this many lines beyond the pending ones.
+#[cfg(not(test))]
 const COMPACT_AFTER: usize = 4096;
+#[cfg(test)]
+const COMPACT_AFTER: usize = 64;
 
 pub struct StatusJournal {
     path: PathBuf,
