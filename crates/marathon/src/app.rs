@@ -730,6 +730,30 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
     for f in READ_ONLY_FIELDS {
         obj.remove(f);
     }
+    // a top-level null means "not given"
+    obj.retain(|_, v| !v.is_null());
+    // ipAddress (Marathon < 1.5): a per-task IP on a named container network
+    if let Some(ip) = obj.remove("ipAddress") {
+        let Value::Object(ip) = ip else {
+            return Err(ParseError::new("/ipAddress", "expected an object"));
+        };
+        if obj.get("networks").and_then(Value::as_array).is_some_and(|n| !n.is_empty()) {
+            return Err(ParseError::new("/", "must not specify both networks and ipAddress"));
+        }
+        let mut net = Map::new();
+        net.insert("mode".into(), Value::String("container".into()));
+        match ip.get("networkName") {
+            Some(Value::String(name)) => {
+                net.insert("name".into(), Value::String(name.clone()));
+            }
+            None | Some(Value::Null) => {}
+            Some(_) => return Err(ParseError::new("/ipAddress/networkName", "expected a string")),
+        }
+        if let Some(Value::Object(labels)) = ip.get("labels") {
+            net.insert("labels".into(), Value::Object(labels.clone()));
+        }
+        obj.insert("networks".into(), Value::Array(vec![Value::Object(net)]));
+    }
     // ports: [0, 8080] -> portDefinitions
     if let Some(ports) = obj.remove("ports") {
         if !obj.contains_key("portDefinitions") {
@@ -900,7 +924,8 @@ impl AppDefinition {
         self.networks.iter().any(|n| n.mode == NetworkMode::ContainerBridge)
     }
 
-    /// Marathon's normalization: default networks (host), default port definition
+    /// Marathon's normalization: `tcp,udp` written as `udp,tcp` (the spelling clients accept),
+    /// default networks (host), default port definition
     /// (`[{port: 0, name: "default"}]` with host networking when none were given), default port
     /// mapping (`[{containerPort: 0, name: "default"}]` for container networking without any),
     /// bridge host ports default to 0, health checks without a port get `portIndex: 0`.
@@ -913,8 +938,18 @@ impl AppDefinition {
             self.port_definitions =
                 Some(if host { vec![PortDefinition::new(0, Some("default"))] } else { Vec::new() });
         }
+        for pd in self.port_definitions.iter_mut().flatten() {
+            if pd.protocol == "tcp,udp" {
+                pd.protocol = "udp,tcp".into();
+            }
+        }
         let bridge = self.is_bridge_networking();
         if let Some(c) = self.container.as_mut() {
+            for pm in c.port_mappings.iter_mut().flatten() {
+                if pm.protocol == "tcp,udp" {
+                    pm.protocol = "udp,tcp".into();
+                }
+            }
             if !host && c.port_mappings.is_none() {
                 c.port_mappings = Some(vec![PortMapping::new(0, None, Some("default"))]);
             }

@@ -253,9 +253,6 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             max_check(&mut v, &format!("/portDefinitions({i})/port"), pd.port as f64, 65535.0);
             check_protocol(&mut v, &format!("/portDefinitions({i})/protocol"), &pd.protocol);
         }
-        if app.require_ports && pds.iter().any(|p| p.port == 0) && host {
-            v.push("/portDefinitions", "requirePorts needs fixed (non-zero) ports");
-        }
     }
     if let Some(pms) = pms {
         let mut names = HashSet::new();
@@ -507,11 +504,11 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
 fn check_port_name(v: &mut Violations, path: &str, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
-        v.push(path, "must fully match regular expression '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'");
+        v.push(path, "must be 1 to 63 letters, digits, '-' or '_', not starting or ending with '-'");
     }
 }
 

@@ -325,3 +325,16 @@ fn partial_and_full_updates() {
 fn new_equals_parsed_minimal_app() {
     assert_eq!(AppDefinition::new("a", "x"), parse(json!({"id": "/a", "cmd": "x"})));
 }
+
+#[test]
+fn nulls_ip_address_and_protocol_spelling() {
+    let app = parse(json!({"id": "/a", "cmd": "x", "ipAddress": {"networkName": "dcos"}, "container": null,
+        "portDefinitions": null}));
+    assert_eq!(app.networks, vec![Network { mode: NetworkMode::Container, name: Some("dcos".into()), labels: BTreeMap::new() }]);
+    assert_eq!(app.port_definitions, Some(vec![]));
+    let app = parse(json!({"id": "/a", "cmd": "x", "portDefinitions": [{"port": 0, "protocol": "tcp,udp"}]}));
+    assert_eq!(app.port_definitions.unwrap()[0].protocol, "udp,tcp");
+    let err = AppDefinition::from_json(json!({"id": "/a", "ipAddress": {}, "networks": [{"mode": "host"}]}), &PathId::root())
+        .unwrap_err();
+    assert_eq!(err.message, "must not specify both networks and ipAddress");
+}
