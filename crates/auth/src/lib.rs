@@ -71,3 +71,6 @@ pub fn protect(router: axum::Router, auth: &AuthState) -> axum::Router {
             require_auth,
         ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -45,7 +45,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("{path}: no usable {what} in PEM form; give a PEM file (-----BEGIN ...-----)")]
@@ -55,7 +58,10 @@ pub enum TlsError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io { path: path.to_path_buf(), source }
+    move |source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Certificates and key for serving HTTPS. `Debug` leaves the private key out.
@@ -87,12 +93,18 @@ struct ServerInfo {
 /// The SHA-256 fingerprint of the first certificate in `pem` (`AB:CD:...`), or `None` if it
 /// holds none.
 pub fn ca_fingerprint_sha256(pem: &str) -> Option<String> {
-    let der = CertificateDer::pem_slice_iter(pem.as_bytes()).next()?.ok()?;
+    let der = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()?
+        .ok()?;
     Some(fingerprint_der(&der))
 }
 
 fn fingerprint_der(der: &[u8]) -> String {
-    Sha256::digest(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Writes `data` to `path` atomically (temp file + rename) with the given mode.
@@ -116,23 +128,32 @@ fn read_file(path: &Path) -> Result<Option<String>, TlsError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(TlsError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => Err(TlsError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
     }
 }
 
 /// Reads a private key file, tightening its mode to 0600 if it was looser.
 fn read_key_file(path: &Path) -> Result<Option<String>, TlsError> {
-    let Some(s) = read_file(path)? else { return Ok(None) };
+    let Some(s) = read_file(path)? else {
+        return Ok(None);
+    };
     let meta = std::fs::metadata(path).map_err(io_err(path))?;
     if meta.permissions().mode() & 0o077 != 0 {
         tracing::warn!(path = %path.display(), "private key was readable by others; setting mode 0600");
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err(path))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(path))?;
     }
     Ok(Some(s))
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// (year, month, day) of a Unix time (proleptic Gregorian, UTC).
@@ -163,7 +184,11 @@ fn ca_params(now: u64) -> CertificateParams {
     dn.push(DnType::OrganizationName, "dcos-rs");
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     set_validity(&mut p, now, now + (CA_YEARS as u64) * 365 * 86_400);
     p
 }
@@ -171,7 +196,11 @@ fn ca_params(now: u64) -> CertificateParams {
 /// The SAN list: the given names and IPs plus `localhost` and `127.0.0.1`, deduplicated.
 fn san_list(names: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for n in names.iter().map(|n| n.trim().to_string()).chain(["localhost".into(), "127.0.0.1".into()]) {
+    for n in names
+        .iter()
+        .map(|n| n.trim().to_string())
+        .chain(["localhost".into(), "127.0.0.1".into()])
+    {
         if !n.is_empty() && !out.contains(&n) {
             out.push(n);
         }
@@ -189,28 +218,36 @@ pub fn ensure_ca_and_cert(dir: &Path, names: &[String]) -> Result<TlsMaterial, T
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
     let now = now_unix();
     let (ca_cert_path, ca_key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
-    let (ca_pem, ca_key_pem, ca_new) = match (read_file(&ca_cert_path)?, read_key_file(&ca_key_path)?) {
-        (Some(c), Some(k)) => (c, k, false),
-        _ => {
-            let key = KeyPair::generate()?;
-            let cert = ca_params(now).self_signed(&key)?;
-            let key_pem = key.serialize_pem();
-            write_file(&ca_key_path, &key_pem, 0o600)?;
-            write_file(&ca_cert_path, &cert.pem(), 0o644)?;
-            tracing::info!(dir = %dir.display(), "generated the cluster CA");
-            (cert.pem(), key_pem, true)
-        }
-    };
-    let ca_key = KeyPair::from_pem(&ca_key_pem)
-        .map_err(|_| TlsError::Pem { path: ca_key_path.clone(), what: "private key" })?;
+    let (ca_pem, ca_key_pem, ca_new) =
+        match (read_file(&ca_cert_path)?, read_key_file(&ca_key_path)?) {
+            (Some(c), Some(k)) => (c, k, false),
+            _ => {
+                let key = KeyPair::generate()?;
+                let cert = ca_params(now).self_signed(&key)?;
+                let key_pem = key.serialize_pem();
+                write_file(&ca_key_path, &key_pem, 0o600)?;
+                write_file(&ca_cert_path, &cert.pem(), 0o644)?;
+                tracing::info!(dir = %dir.display(), "generated the cluster CA");
+                (cert.pem(), key_pem, true)
+            }
+        };
+    let ca_key = KeyPair::from_pem(&ca_key_pem).map_err(|_| TlsError::Pem {
+        path: ca_key_path.clone(),
+        what: "private key",
+    })?;
 
     let sans = san_list(names);
-    let (cert_path, key_path, info_path) =
-        (dir.join(SERVER_CERT_FILE), dir.join(SERVER_KEY_FILE), dir.join(SERVER_INFO_FILE));
-    let info: Option<ServerInfo> = read_file(&info_path)?.and_then(|s| serde_json::from_str(&s).ok());
+    let (cert_path, key_path, info_path) = (
+        dir.join(SERVER_CERT_FILE),
+        dir.join(SERVER_KEY_FILE),
+        dir.join(SERVER_INFO_FILE),
+    );
+    let info: Option<ServerInfo> =
+        read_file(&info_path)?.and_then(|s| serde_json::from_str(&s).ok());
     let reusable = !ca_new
         && info.as_ref().is_some_and(|i| {
-            sans.iter().all(|n| i.names.contains(n)) && i.not_after_unix > now + RENEW_BEFORE_DAYS * 86_400
+            sans.iter().all(|n| i.names.contains(n))
+                && i.not_after_unix > now + RENEW_BEFORE_DAYS * 86_400
         });
     if reusable {
         if let (Some(cert), Some(key)) = (read_file(&cert_path)?, read_key_file(&key_path)?) {
@@ -221,10 +258,16 @@ pub fn ensure_ca_and_cert(dir: &Path, names: &[String]) -> Result<TlsMaterial, T
     let key = KeyPair::generate()?;
     let mut p = CertificateParams::new(sans.clone())?;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, sans.first().cloned().unwrap_or_else(|| "localhost".into()));
+    dn.push(
+        DnType::CommonName,
+        sans.first().cloned().unwrap_or_else(|| "localhost".into()),
+    );
     p.distinguished_name = dn;
     p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     p.use_authority_key_identifier_extension = true;
     let not_after = now + SERVER_DAYS * 86_400;
@@ -233,16 +276,35 @@ pub fn ensure_ca_and_cert(dir: &Path, names: &[String]) -> Result<TlsMaterial, T
     let key_pem = key.serialize_pem();
     write_file(&key_path, &key_pem, 0o600)?;
     write_file(&cert_path, &cert.pem(), 0o644)?;
-    let info = ServerInfo { names: sans, not_after_unix: not_after };
-    write_file(&info_path, &serde_json::to_string_pretty(&info).unwrap_or_default(), 0o644)?;
+    let info = ServerInfo {
+        names: sans,
+        not_after_unix: not_after,
+    };
+    write_file(
+        &info_path,
+        &serde_json::to_string_pretty(&info).unwrap_or_default(),
+        0o644,
+    )?;
     tracing::info!(names = ?info.names, "issued the server certificate");
     material(ca_pem, cert.pem(), key_pem, &ca_cert_path)
 }
 
-fn material(ca_pem: String, cert_chain_pem: String, key_pem: String, ca_path: &Path) -> Result<TlsMaterial, TlsError> {
-    let ca_fingerprint_sha256 = ca_fingerprint_sha256(&ca_pem)
-        .ok_or_else(|| TlsError::Pem { path: ca_path.to_path_buf(), what: "certificate" })?;
-    Ok(TlsMaterial { ca_pem, cert_chain_pem, key_pem, ca_fingerprint_sha256 })
+fn material(
+    ca_pem: String,
+    cert_chain_pem: String,
+    key_pem: String,
+    ca_path: &Path,
+) -> Result<TlsMaterial, TlsError> {
+    let ca_fingerprint_sha256 = ca_fingerprint_sha256(&ca_pem).ok_or_else(|| TlsError::Pem {
+        path: ca_path.to_path_buf(),
+        what: "certificate",
+    })?;
+    Ok(TlsMaterial {
+        ca_pem,
+        cert_chain_pem,
+        key_pem,
+        ca_fingerprint_sha256,
+    })
 }
 
 /// Uses given files instead: the server certificate chain, its key, and the CA certificate to
@@ -252,21 +314,40 @@ pub fn load_given(cert: &Path, key: &Path, ca: Option<&Path>) -> Result<TlsMater
         path: cert.to_path_buf(),
         source: std::io::ErrorKind::NotFound.into(),
     })?;
-    let key_pem = read_file(key)?
-        .ok_or_else(|| TlsError::Io { path: key.to_path_buf(), source: std::io::ErrorKind::NotFound.into() })?;
+    let key_pem = read_file(key)?.ok_or_else(|| TlsError::Io {
+        path: key.to_path_buf(),
+        source: std::io::ErrorKind::NotFound.into(),
+    })?;
     let (ca_pem, ca_path) = match ca {
         Some(p) => (
-            read_file(p)?.ok_or_else(|| TlsError::Io { path: p.to_path_buf(), source: std::io::ErrorKind::NotFound.into() })?,
+            read_file(p)?.ok_or_else(|| TlsError::Io {
+                path: p.to_path_buf(),
+                source: std::io::ErrorKind::NotFound.into(),
+            })?,
             p,
         ),
         None => {
             let last = CertificateDer::pem_slice_iter(chain.as_bytes())
                 .filter_map(Result::ok)
                 .last()
-                .ok_or_else(|| TlsError::Pem { path: cert.to_path_buf(), what: "certificate" })?;
-            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, last.as_ref());
-            let body: Vec<String> = b64.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-            (format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", body.join("\n")), cert)
+                .ok_or_else(|| TlsError::Pem {
+                    path: cert.to_path_buf(),
+                    what: "certificate",
+                })?;
+            let b64 =
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, last.as_ref());
+            let body: Vec<String> = b64
+                .as_bytes()
+                .chunks(64)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            (
+                format!(
+                    "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                    body.join("\n")
+                ),
+                cert,
+            )
         }
     };
     let m = material(ca_pem, chain, key_pem, ca_path)?;
@@ -281,18 +362,31 @@ impl TlsMaterial {
         self.server_config_for(Path::new(SERVER_CERT_FILE), Path::new(SERVER_KEY_FILE))
     }
 
-    fn server_config_for(&self, cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    fn server_config_for(
+        &self,
+        cert_path: &Path,
+        key_path: &Path,
+    ) -> Result<Arc<ServerConfig>, TlsError> {
         let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(self.cert_chain_pem.as_bytes()).filter_map(Result::ok).collect();
+            CertificateDer::pem_slice_iter(self.cert_chain_pem.as_bytes())
+                .filter_map(Result::ok)
+                .collect();
         if certs.is_empty() {
-            return Err(TlsError::Pem { path: cert_path.to_path_buf(), what: "certificate" });
+            return Err(TlsError::Pem {
+                path: cert_path.to_path_buf(),
+                what: "certificate",
+            });
         }
-        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
-            .map_err(|_| TlsError::Pem { path: key_path.to_path_buf(), what: "private key" })?;
-        let mut cfg = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)?;
+        let key =
+            PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(|_| TlsError::Pem {
+                path: key_path.to_path_buf(),
+                what: "private key",
+            })?;
+        let mut cfg =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_no_client_auth()
+                .with_single_cert(certs, key)?;
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(cfg))
     }
@@ -307,8 +401,14 @@ impl TlsMaterial {
             get(move || async move {
                 (
                     [
-                        (header::CONTENT_TYPE, "application/x-x509-ca-cert".to_string()),
-                        (header::HeaderName::from_static("x-dcos-ca-fingerprint-sha256"), fp),
+                        (
+                            header::CONTENT_TYPE,
+                            "application/x-x509-ca-cert".to_string(),
+                        ),
+                        (
+                            header::HeaderName::from_static("x-dcos-ca-fingerprint-sha256"),
+                            fp,
+                        ),
                     ],
                     pem,
                 )
@@ -322,7 +422,11 @@ impl TlsMaterial {
 /// `ConnectInfo<SocketAddr>` (used by login throttling); handshakes time out after
 /// [`HANDSHAKE_TIMEOUT`]; failed handshakes (e.g. a client not trusting the CA) are logged at
 /// debug level and do not affect other connections.
-pub async fn serve_tls(listener: tokio::net::TcpListener, router: Router, config: Arc<ServerConfig>) -> std::io::Result<()> {
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    config: Arc<ServerConfig>,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -348,10 +452,12 @@ pub async fn serve_tls(listener: tokio::net::TcpListener, router: Router, config
                     return;
                 }
             };
-            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
-            });
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
+                },
+            );
             if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection_with_upgrades(TokioIo::new(tls), svc)
                 .await
@@ -359,5 +465,15 @@ pub async fn serve_tls(listener: tokio::net::TcpListener, router: Router, config
                 tracing::debug!(client = %peer, "connection ended: {e}");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod civil_tests {
+    #[test]
+    fn civil_date_known_days() {
+        assert_eq!(super::civil_date(0), (1970, 1, 1));
+        assert_eq!(super::civil_date(951_782_400), (2000, 2, 29));
+        assert_eq!(super::civil_date(1_798_675_200), (2026, 12, 31));
     }
 }
