@@ -49,7 +49,11 @@ fn time<T>(label: &str, runs: u32, mut f: impl FnMut() -> T) -> T {
         total += d;
         out = Some(r);
     }
-    println!("{label:<58} best {:>9.3} ms   mean {:>9.3} ms   ({runs} runs)", best.as_secs_f64() * 1e3, total.as_secs_f64() * 1e3 / runs as f64);
+    println!(
+        "{label:<58} best {:>9.3} ms   mean {:>9.3} ms   ({runs} runs)",
+        best.as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3 / runs as f64
+    );
     match out {
         Some(r) => r,
         None => unreachable!("runs > 0"),
@@ -67,36 +71,83 @@ fn main() {
     let v1 = group_json(20, 50, "sleep 1000");
     let v2 = group_json(20, 50, "sleep 2000");
 
-    let g1 = time("parse group of 1,000 apps from JSON", runs, || Group::from_json(v1.clone(), &PathId::root()).expect("valid"));
+    let g1 = time("parse group of 1,000 apps from JSON", runs, || {
+        Group::from_json(v1.clone(), &PathId::root()).expect("valid")
+    });
     let g2 = Group::from_json(v2.clone(), &PathId::root()).expect("valid");
-    let violations = time("validate group of 1,000 apps (incl. cycle check)", runs, || g1.validate());
+    let violations = time(
+        "validate group of 1,000 apps (incl. cycle check)",
+        runs,
+        || g1.validate(),
+    );
     assert!(violations.is_empty(), "{violations:?}");
     let r1 = root_of(g1);
     let r2 = root_of(g2);
     let empty = Group::empty_root();
     let none = BTreeMap::new();
-    let p = time("plan: deploy 1,000 new apps", runs, || plan(&empty, &r1, "d", "V", &none).expect("plan"));
-    println!("    -> {} steps, {} actions", p.steps.len(), p.steps.iter().map(|s| s.actions.len()).sum::<usize>());
-    let p = time("plan: change all 1,000 apps (restart)", runs, || plan(&r1, &r2, "d", "V", &none).expect("plan"));
-    println!("    -> {} steps, {} actions", p.steps.len(), p.steps.iter().map(|s| s.actions.len()).sum::<usize>());
+    let p = time("plan: deploy 1,000 new apps", runs, || {
+        plan(&empty, &r1, "d", "V", &none).expect("plan")
+    });
+    println!(
+        "    -> {} steps, {} actions",
+        p.steps.len(),
+        p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
+    );
+    let p = time("plan: change all 1,000 apps (restart)", runs, || {
+        plan(&r1, &r2, "d", "V", &none).expect("plan")
+    });
+    println!(
+        "    -> {} steps, {} actions",
+        p.steps.len(),
+        p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
+    );
     let mut r3 = r1.clone();
     r3.scale_by(3.0);
-    let p = time("plan: scale all 1,000 apps", runs, || plan(&r1, &r3, "d", "V", &none).expect("plan"));
-    println!("    -> {} steps, {} actions", p.steps.len(), p.steps.iter().map(|s| s.actions.len()).sum::<usize>());
-    let p = time("plan: remove all 1,000 apps", runs, || plan(&r1, &empty, "d", "V", &none).expect("plan"));
-    println!("    -> {} steps, {} actions", p.steps.len(), p.steps.iter().map(|s| s.actions.len()).sum::<usize>());
-    time("serialize /v2/deployments entry of the restart plan", runs, || {
-        plan(&r1, &r2, "d", "V", &none).expect("plan").to_api_json(1, &BTreeMap::new()).to_string().len()
+    let p = time("plan: scale all 1,000 apps", runs, || {
+        plan(&r1, &r3, "d", "V", &none).expect("plan")
     });
+    println!(
+        "    -> {} steps, {} actions",
+        p.steps.len(),
+        p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
+    );
+    let p = time("plan: remove all 1,000 apps", runs, || {
+        plan(&r1, &empty, "d", "V", &none).expect("plan")
+    });
+    println!(
+        "    -> {} steps, {} actions",
+        p.steps.len(),
+        p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
+    );
+    time(
+        "serialize /v2/deployments entry of the restart plan",
+        runs,
+        || {
+            plan(&r1, &r2, "d", "V", &none)
+                .expect("plan")
+                .to_api_json(1, &BTreeMap::new())
+                .to_string()
+                .len()
+        },
+    );
 
     // Rolling restart of 100 instances with the default strategy and with 0.9/0.1:
     // new tasks become healthy and ready one round after launch.
     for (mhc, moc) in [(1.0, 1.0), (0.9, 0.1), (1.0, 0.0)] {
-        let strategy = UpgradeStrategy { minimum_health_capacity: mhc, maximum_over_capacity: moc };
+        let strategy = UpgradeStrategy {
+            minimum_health_capacity: mhc,
+            maximum_over_capacity: moc,
+        };
         let label = format!("rolling restart of 100 instances (mhc {mhc}, moc {moc})");
         let (rounds, calls, step_time) = time(&label, runs, || {
             let mut old: Vec<TaskView> = (0..100)
-                .map(|i| TaskView { id: format!("o{i}"), phase: TaskPhase::Running, healthy: Some(true), ready: true, staged_at: i })
+                .map(|i| TaskView {
+                    id: format!("o{i}"),
+                    phase: TaskPhase::Running,
+                    healthy: Some(true),
+                    ready: true,
+                    staged_at: i,
+                })
                 .collect();
             let mut new: Vec<TaskView> = Vec::new();
             let mut rounds = 0u32;
@@ -108,6 +159,7 @@ fn main() {
                     strategy: strategy.clone(),
                     kill_selection: KillSelection::YoungestFirst,
                     has_health_checks: true,
+                    resident: false,
                     old: &old,
                     new: &new,
                 });
@@ -124,7 +176,13 @@ fn main() {
                 old.retain(|t| !d.kill.contains(&t.id));
                 let base = new.len();
                 for k in 0..d.launch {
-                    new.push(TaskView { id: format!("n{}", base + k as usize), phase: TaskPhase::Staging, healthy: None, ready: false, staged_at: 1000 });
+                    new.push(TaskView {
+                        id: format!("n{}", base + k as usize),
+                        phase: TaskPhase::Staging,
+                        healthy: None,
+                        ready: false,
+                        staged_at: 1000,
+                    });
                 }
                 assert!(rounds < 10_000, "rolling restart did not terminate");
             }

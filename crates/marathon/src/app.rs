@@ -41,7 +41,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ParseError { path: path.into(), message: message.into() }
+        ParseError {
+            path: path.into(),
+            message: message.into(),
+        }
     }
     /// The violation to put in a 422 `details` list.
     pub fn to_violation(&self) -> crate::validate::Violation {
@@ -97,9 +100,13 @@ impl<'de> Deserialize<'de> for EnvValue {
             Value::String(v) => Ok(EnvValue::Str(v)),
             Value::Object(m) if m.len() == 1 => match m.get("secret") {
                 Some(Value::String(name)) => Ok(EnvValue::Secret(name.clone())),
-                _ => Err(de::Error::custom("expected a string or {\"secret\": \"<name>\"}")),
+                _ => Err(de::Error::custom(
+                    "expected a string or {\"secret\": \"<name>\"}",
+                )),
             },
-            _ => Err(de::Error::custom("expected a string or {\"secret\": \"<name>\"}")),
+            _ => Err(de::Error::custom(
+                "expected a string or {\"secret\": \"<name>\"}",
+            )),
         }
     }
 }
@@ -132,7 +139,10 @@ pub struct UpgradeStrategy {
 
 impl Default for UpgradeStrategy {
     fn default() -> Self {
-        UpgradeStrategy { minimum_health_capacity: 1.0, maximum_over_capacity: 1.0 }
+        UpgradeStrategy {
+            minimum_health_capacity: 1.0,
+            maximum_over_capacity: 1.0,
+        }
     }
 }
 
@@ -140,12 +150,18 @@ impl Default for UpgradeStrategy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnreachableStrategy {
     Disabled,
-    Enabled { inactive_after_seconds: i64, expunge_after_seconds: i64 },
+    Enabled {
+        inactive_after_seconds: i64,
+        expunge_after_seconds: i64,
+    },
 }
 
 impl Default for UnreachableStrategy {
     fn default() -> Self {
-        UnreachableStrategy::Enabled { inactive_after_seconds: 0, expunge_after_seconds: 0 }
+        UnreachableStrategy::Enabled {
+            inactive_after_seconds: 0,
+            expunge_after_seconds: 0,
+        }
     }
 }
 
@@ -153,10 +169,19 @@ impl Serialize for UnreachableStrategy {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             UnreachableStrategy::Disabled => s.serialize_str("disabled"),
-            UnreachableStrategy::Enabled { inactive_after_seconds, expunge_after_seconds } => {
+            UnreachableStrategy::Enabled {
+                inactive_after_seconds,
+                expunge_after_seconds,
+            } => {
                 let mut m = Map::new();
-                m.insert("inactiveAfterSeconds".into(), (*inactive_after_seconds).into());
-                m.insert("expungeAfterSeconds".into(), (*expunge_after_seconds).into());
+                m.insert(
+                    "inactiveAfterSeconds".into(),
+                    (*inactive_after_seconds).into(),
+                );
+                m.insert(
+                    "expungeAfterSeconds".into(),
+                    (*expunge_after_seconds).into(),
+                );
                 m.serialize(s)
             }
         }
@@ -217,7 +242,14 @@ pub struct Fetch {
 
 impl Fetch {
     pub fn uri(uri: &str) -> Self {
-        Fetch { uri: uri.into(), extract: true, executable: false, cache: false, output_file: None, dest_path: None }
+        Fetch {
+            uri: uri.into(),
+            extract: true,
+            executable: false,
+            cache: false,
+            output_file: None,
+            dest_path: None,
+        }
     }
 }
 
@@ -259,7 +291,12 @@ pub struct PortDefinition {
 
 impl PortDefinition {
     pub fn new(port: u32, name: Option<&str>) -> Self {
-        PortDefinition { port, protocol: d_tcp(), name: name.map(str::to_string), labels: BTreeMap::new() }
+        PortDefinition {
+            port,
+            protocol: d_tcp(),
+            name: name.map(str::to_string),
+            labels: BTreeMap::new(),
+        }
     }
 }
 
@@ -346,7 +383,11 @@ pub struct PersistentVolumeInfo {
     pub kind: Option<String>,
     #[serde(deserialize_with = "num::int")]
     pub size: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "num::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "num::opt_int"
+    )]
     pub max_size: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Vec<String>>,
@@ -395,17 +436,25 @@ impl Container {
     pub fn docker(image: &str) -> Self {
         Container {
             kind: ContainerType::Docker,
-            docker: Some(Docker { image: image.into(), ..Docker::default() }),
+            docker: Some(Docker {
+                image: image.into(),
+                ..Docker::default()
+            }),
             port_mappings: None,
             volumes: Vec::new(),
         }
     }
     pub fn image(&self) -> Option<&str> {
-        self.docker.as_ref().map(|d| d.image.as_str()).filter(|i| !i.is_empty())
+        self.docker
+            .as_ref()
+            .map(|d| d.image.as_str())
+            .filter(|i| !i.is_empty())
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, PartialOrd, Ord, Hash,
+)]
 pub enum HealthCheckProtocol {
     #[default]
     #[serde(rename = "HTTP")]
@@ -426,7 +475,10 @@ pub enum HealthCheckProtocol {
 
 impl HealthCheckProtocol {
     pub fn is_http(self) -> bool {
-        matches!(self, Self::Http | Self::Https | Self::MesosHttp | Self::MesosHttps)
+        matches!(
+            self,
+            Self::Http | Self::Https | Self::MesosHttp | Self::MesosHttps
+        )
     }
     pub fn needs_port(self) -> bool {
         !matches!(self, Self::Command)
@@ -469,9 +521,13 @@ impl<'de> Deserialize<'de> for CommandCheck {
             Value::String(value) => Ok(CommandCheck { value }),
             Value::Object(m) if m.len() == 1 => match m.get("value") {
                 Some(Value::String(v)) => Ok(CommandCheck { value: v.clone() }),
-                _ => Err(de::Error::custom("expected {\"value\": \"<shell command>\"}")),
+                _ => Err(de::Error::custom(
+                    "expected {\"value\": \"<shell command>\"}",
+                )),
             },
-            _ => Err(de::Error::custom("expected {\"value\": \"<shell command>\"}")),
+            _ => Err(de::Error::custom(
+                "expected {\"value\": \"<shell command>\"}",
+            )),
         }
     }
 }
@@ -499,9 +555,17 @@ pub struct HealthCheck {
     pub protocol: HealthCheckProtocol,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "num::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "num::opt_int"
+    )]
     pub port_index: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "num::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "num::opt_int"
+    )]
     pub port: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandCheck>,
@@ -668,7 +732,11 @@ pub struct AppDefinition {
     pub secrets: BTreeMap<String, SecretDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub store_urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "num::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "num::opt_int"
+    )]
     pub task_kill_grace_period_seconds: Option<i64>,
     #[serde(default)]
     pub upgrade_strategy: UpgradeStrategy,
@@ -737,8 +805,15 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
         let Value::Object(ip) = ip else {
             return Err(ParseError::new("/ipAddress", "expected an object"));
         };
-        if obj.get("networks").and_then(Value::as_array).is_some_and(|n| !n.is_empty()) {
-            return Err(ParseError::new("/", "must not specify both networks and ipAddress"));
+        if obj
+            .get("networks")
+            .and_then(Value::as_array)
+            .is_some_and(|n| !n.is_empty())
+        {
+            return Err(ParseError::new(
+                "/",
+                "must not specify both networks and ipAddress",
+            ));
         }
         let mut net = Map::new();
         net.insert("mode".into(), Value::String("container".into()));
@@ -747,7 +822,12 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
                 net.insert("name".into(), Value::String(name.clone()));
             }
             None | Some(Value::Null) => {}
-            Some(_) => return Err(ParseError::new("/ipAddress/networkName", "expected a string")),
+            Some(_) => {
+                return Err(ParseError::new(
+                    "/ipAddress/networkName",
+                    "expected a string",
+                ))
+            }
         }
         if let Some(Value::Object(labels)) = ip.get("labels") {
             net.insert("labels".into(), Value::Object(labels.clone()));
@@ -758,7 +838,10 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
     if let Some(ports) = obj.remove("ports") {
         if !obj.contains_key("portDefinitions") {
             let Value::Array(list) = ports else {
-                return Err(ParseError::new("/ports", "expected an array of port numbers"));
+                return Err(ParseError::new(
+                    "/ports",
+                    "expected an array of port numbers",
+                ));
             };
             let defs: Vec<Value> = list
                 .into_iter()
@@ -778,8 +861,15 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
             return Err(ParseError::new("/uris", "expected an array of URIs"));
         };
         if !list.is_empty() {
-            if obj.get("fetch").and_then(Value::as_array).is_some_and(|f| !f.is_empty()) {
-                return Err(ParseError::new("/uris", "may not be set in conjunction with fetch"));
+            if obj
+                .get("fetch")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty())
+            {
+                return Err(ParseError::new(
+                    "/uris",
+                    "may not be set in conjunction with fetch",
+                ));
             }
             let fetch: Vec<Value> = list
                 .into_iter()
@@ -809,8 +899,15 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
         }
     }
     if let Some(net) = legacy_network {
-        if obj.get("networks").and_then(Value::as_array).is_some_and(|n| !n.is_empty()) {
-            return Err(ParseError::new("/", "must not specify both container.docker.network and networks"));
+        if obj
+            .get("networks")
+            .and_then(Value::as_array)
+            .is_some_and(|n| !n.is_empty())
+        {
+            return Err(ParseError::new(
+                "/",
+                "must not specify both container.docker.network and networks",
+            ));
         }
         let mode = match net.as_str() {
             "HOST" => "host",
@@ -834,9 +931,11 @@ fn migrate_deprecated(obj: &mut Map<String, Value>) -> Result<(), ParseError> {
 /// Whether Mesos' fetcher would extract this file (by extension), used for migrated `uris`.
 pub fn is_archive(uri: &str) -> bool {
     let lower = uri.to_ascii_lowercase();
-    [".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip", ".tar", ".gz"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
+    [
+        ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip", ".tar", ".gz",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext))
 }
 
 impl AppDefinition {
@@ -921,7 +1020,9 @@ impl AppDefinition {
 
     /// True when the app uses Docker-style bridge networking.
     pub fn is_bridge_networking(&self) -> bool {
-        self.networks.iter().any(|n| n.mode == NetworkMode::ContainerBridge)
+        self.networks
+            .iter()
+            .any(|n| n.mode == NetworkMode::ContainerBridge)
     }
 
     /// Marathon's normalization: `tcp,udp` written as `udp,tcp` (the spelling clients accept),
@@ -935,8 +1036,11 @@ impl AppDefinition {
         }
         let host = self.is_host_networking();
         if self.port_definitions.is_none() {
-            self.port_definitions =
-                Some(if host { vec![PortDefinition::new(0, Some("default"))] } else { Vec::new() });
+            self.port_definitions = Some(if host {
+                vec![PortDefinition::new(0, Some("default"))]
+            } else {
+                Vec::new()
+            });
         }
         for pd in self.port_definitions.iter_mut().flatten() {
             if pd.protocol == "tcp,udp" {
@@ -963,7 +1067,8 @@ impl AppDefinition {
         }
         let has_ports = self.port_indices_len() > 0;
         for hc in &mut self.health_checks {
-            if hc.protocol.needs_port() && hc.port.is_none() && hc.port_index.is_none() && has_ports {
+            if hc.protocol.needs_port() && hc.port.is_none() && hc.port_index.is_none() && has_ports
+            {
                 hc.port_index = Some(0);
             }
         }
@@ -972,7 +1077,11 @@ impl AppDefinition {
     /// Number of addressable ports: container port mappings when present, else port
     /// definitions (Marathon's `portIndices`).
     pub fn port_indices_len(&self) -> usize {
-        match self.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
+        match self
+            .container
+            .as_ref()
+            .and_then(|c| c.port_mappings.as_ref())
+        {
             Some(pms) if !pms.is_empty() => pms.len(),
             _ => self.port_definitions.as_ref().map_or(0, Vec::len),
         }
@@ -980,16 +1089,28 @@ impl AppDefinition {
 
     /// Port names in index order (mappings when present, else definitions).
     pub fn port_names(&self) -> Vec<Option<String>> {
-        match self.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
+        match self
+            .container
+            .as_ref()
+            .and_then(|c| c.port_mappings.as_ref())
+        {
             Some(pms) if !pms.is_empty() => pms.iter().map(|p| p.name.clone()).collect(),
-            _ => self.port_definitions.iter().flatten().map(|p| p.name.clone()).collect(),
+            _ => self
+                .port_definitions
+                .iter()
+                .flatten()
+                .map(|p| p.name.clone())
+                .collect(),
         }
     }
 
     /// The effective dependencies, resolved against the app's group.
     pub fn dependency_ids(&self) -> Vec<PathId> {
         let parent = self.id.parent();
-        self.dependencies.iter().map(|d| PathId::parse(d).canonical(&parent)).collect()
+        self.dependencies
+            .iter()
+            .map(|d| PathId::parse(d).canonical(&parent))
+            .collect()
     }
 
     /// Marathon's `isUpgrade`: the change alters what running tasks look like (any field but
@@ -1016,7 +1137,11 @@ impl AppDefinition {
     /// Marathon's `needsRestart`: a config change, or a restart request (a new
     /// `versionInfo.lastConfigChangeAt` without other changes).
     pub fn needs_restart(&self, to: &AppDefinition) -> bool {
-        let cc = |a: &AppDefinition| a.version_info.as_ref().and_then(|v| v.last_config_change_at.clone());
+        let cc = |a: &AppDefinition| {
+            a.version_info
+                .as_ref()
+                .and_then(|v| v.last_config_change_at.clone())
+        };
         cc(self) != cc(to) || self.is_upgrade(to)
     }
 
@@ -1024,9 +1149,14 @@ impl AppDefinition {
     /// a config change moves `lastConfigChangeAt`, a scale-only change only `lastScalingAt`.
     pub fn stamp_version(&mut self, previous: Option<&AppDefinition>, now: &str) {
         let config_changed = previous.is_none_or(|p| p.is_upgrade(self));
-        let prev_info = previous.and_then(|p| p.version_info.clone()).unwrap_or_default();
+        let prev_info = previous
+            .and_then(|p| p.version_info.clone())
+            .unwrap_or_default();
         let info = if config_changed {
-            VersionInfo { last_scaling_at: Some(now.into()), last_config_change_at: Some(now.into()) }
+            VersionInfo {
+                last_scaling_at: Some(now.into()),
+                last_config_change_at: Some(now.into()),
+            }
         } else {
             VersionInfo {
                 last_scaling_at: Some(now.into()),
@@ -1041,9 +1171,14 @@ impl AppDefinition {
     pub fn restarted(&self, now: &str) -> AppDefinition {
         let mut next = self.clone();
         next.version = Some(now.into());
-        let scaling = self.version_info.as_ref().and_then(|v| v.last_scaling_at.clone());
-        next.version_info =
-            Some(VersionInfo { last_scaling_at: scaling.or_else(|| Some(now.into())), last_config_change_at: Some(now.into()) });
+        let scaling = self
+            .version_info
+            .as_ref()
+            .and_then(|v| v.last_scaling_at.clone());
+        next.version_info = Some(VersionInfo {
+            last_scaling_at: scaling.or_else(|| Some(now.into())),
+            last_config_change_at: Some(now.into()),
+        });
         next
     }
 }
@@ -1075,12 +1210,17 @@ pub fn apply_update(
     if let Some(v) = patch.get("version") {
         let others = patch.keys().any(|k| k != "version" && k != "id");
         if others {
-            return Err(ParseError::new("/", "The 'version' field may only be combined with the 'id' field."));
+            return Err(ParseError::new(
+                "/",
+                "The 'version' field may only be combined with the 'id' field.",
+            ));
         }
         let Some(version) = v.as_str() else {
             return Err(ParseError::new("/version", "expected a timestamp string"));
         };
-        return Ok(AppUpdate::Rollback { version: version.to_string() });
+        return Ok(AppUpdate::Rollback {
+            version: version.to_string(),
+        });
     }
     if let Some(pid) = patch.get("id").and_then(Value::as_str) {
         if PathId::parse(pid).canonical(&id.parent()) != *id {

@@ -74,7 +74,9 @@ impl LaunchDelay {
     /// A task has been running for `uptime_ms`: resets the delay when it counts as staying up.
     /// Returns whether it reset.
     pub fn on_task_uptime(&mut self, policy: &BackoffPolicy, uptime_ms: i64) -> bool {
-        let needed = self.current_delay_ms.max((policy.backoff_seconds * 1000.0) as i64);
+        let needed = self
+            .current_delay_ms
+            .max((policy.backoff_seconds * 1000.0) as i64);
         if self.failures > 0 && uptime_ms >= needed {
             self.reset();
             true
@@ -101,7 +103,13 @@ impl LaunchDelay {
 }
 
 /// A `/v2/queue` entry: `{app, count, delay, since}` (marathon-python's MarathonQueueItem).
-pub fn queue_entry_json(app: &AppDefinition, count: u32, delay: &LaunchDelay, since: &str, now_ms: i64) -> Value {
+pub fn queue_entry_json(
+    app: &AppDefinition,
+    count: u32,
+    delay: &LaunchDelay,
+    since: &str,
+    now_ms: i64,
+) -> Value {
     json!({
         "app": app.to_json(),
         "count": count,

@@ -70,7 +70,10 @@ const GROUP_FIELDS: [&str; 6] = ["id", "apps", "groups", "dependencies", "versio
 impl Group {
     /// An empty group.
     pub fn empty(id: PathId) -> Self {
-        Group { id, ..Group::default() }
+        Group {
+            id,
+            ..Group::default()
+        }
     }
 
     /// The empty root group `/`.
@@ -87,11 +90,17 @@ impl Group {
 
     fn parse_at(value: Value, base: &PathId, path: &str, top: bool) -> Result<Self, ParseError> {
         let Value::Object(obj) = value else {
-            return Err(ParseError::new(if path.is_empty() { "/" } else { path }, "expected a JSON object"));
+            return Err(ParseError::new(
+                if path.is_empty() { "/" } else { path },
+                "expected a JSON object",
+            ));
         };
         for k in obj.keys() {
             if !GROUP_FIELDS.contains(&k.as_str()) {
-                return Err(ParseError::new(format!("{path}/{k}"), format!("unknown field `{k}`")));
+                return Err(ParseError::new(
+                    format!("{path}/{k}"),
+                    format!("unknown field `{k}`"),
+                ));
             }
         }
         let id = match parse_id_field(&obj, path)? {
@@ -105,7 +114,10 @@ impl Group {
         }
         if let Some(pods) = obj.get("pods") {
             if pods.as_array().is_some_and(|p| !p.is_empty()) {
-                return Err(ParseError::new(format!("{path}/pods"), "pods are not supported"));
+                return Err(ParseError::new(
+                    format!("{path}/pods"),
+                    "pods are not supported",
+                ));
             }
         }
         match obj.get("dependencies") {
@@ -113,22 +125,34 @@ impl Group {
             Some(Value::Array(deps)) => {
                 for (i, d) in deps.iter().enumerate() {
                     let Some(s) = d.as_str() else {
-                        return Err(ParseError::new(format!("{path}/dependencies({i})"), "expected a string"));
+                        return Err(ParseError::new(
+                            format!("{path}/dependencies({i})"),
+                            "expected a string",
+                        ));
                     };
                     group.dependencies.push(PathId::parse(s).canonical(&id));
                 }
             }
-            Some(_) => return Err(ParseError::new(format!("{path}/dependencies"), "expected an array")),
+            Some(_) => {
+                return Err(ParseError::new(
+                    format!("{path}/dependencies"),
+                    "expected an array",
+                ))
+            }
         }
         match obj.get("apps") {
             None | Some(Value::Null) => {}
             Some(Value::Array(apps)) => {
                 for (i, a) in apps.iter().enumerate() {
                     let p = format!("{path}/apps({i})");
-                    let app = AppDefinition::from_json(a.clone(), &id)
-                        .map_err(|e| ParseError::new(format!("{p}{}", e.path.trim_end_matches('/')), e.message))?;
+                    let app = AppDefinition::from_json(a.clone(), &id).map_err(|e| {
+                        ParseError::new(format!("{p}{}", e.path.trim_end_matches('/')), e.message)
+                    })?;
                     if group.apps.contains_key(&app.id) {
-                        return Err(ParseError::new(p, format!("An app with id [{}] already exists.", app.id)));
+                        return Err(ParseError::new(
+                            p,
+                            format!("An app with id [{}] already exists.", app.id),
+                        ));
                     }
                     group.apps.insert(app.id.clone(), app);
                 }
@@ -142,12 +166,20 @@ impl Group {
                     let p = format!("{path}/groups({i})");
                     let sub = Self::parse_at(g.clone(), &id, &p, false)?;
                     if group.groups.contains_key(&sub.id) {
-                        return Err(ParseError::new(p, format!("A group with id [{}] already exists.", sub.id)));
+                        return Err(ParseError::new(
+                            p,
+                            format!("A group with id [{}] already exists.", sub.id),
+                        ));
                     }
                     group.groups.insert(sub.id.clone(), sub);
                 }
             }
-            Some(_) => return Err(ParseError::new(format!("{path}/groups"), "expected an array")),
+            Some(_) => {
+                return Err(ParseError::new(
+                    format!("{path}/groups"),
+                    "expected an array",
+                ))
+            }
         }
         Ok(group)
     }
@@ -188,14 +220,20 @@ impl Group {
         if *id == self.id {
             return Some(self);
         }
-        self.groups.values().find(|g| id.starts_with(&g.id)).and_then(|g| g.find_group(id))
+        self.groups
+            .values()
+            .find(|g| id.starts_with(&g.id))
+            .and_then(|g| g.find_group(id))
     }
 
     fn find_group_mut(&mut self, id: &PathId) -> Option<&mut Group> {
         if *id == self.id {
             return Some(self);
         }
-        self.groups.values_mut().find(|g| id.starts_with(&g.id)).and_then(|g| g.find_group_mut(id))
+        self.groups
+            .values_mut()
+            .find(|g| id.starts_with(&g.id))
+            .and_then(|g| g.find_group_mut(id))
     }
 
     pub fn find_app(&self, id: &PathId) -> Option<&AppDefinition> {
@@ -210,7 +248,10 @@ impl Group {
         // `id` is below self: find or create the child on the way.
         let depth = self.id.segments().len() + 1;
         let child_id = PathId::from_segments(id.segments()[..depth].iter().cloned());
-        self.groups.entry(child_id.clone()).or_insert_with(|| Group::empty(child_id)).ensure_group(id)
+        self.groups
+            .entry(child_id.clone())
+            .or_insert_with(|| Group::empty(child_id))
+            .ensure_group(id)
     }
 
     /// Inserts or replaces an app, creating missing groups on the way.
@@ -282,7 +323,10 @@ impl Group {
         let group_ids: BTreeSet<PathId> = self.transitive_groups().into_keys().collect();
         for id in self.transitive_apps().keys() {
             if group_ids.contains(id) {
-                v.push("/", format!("Groups and Applications may not have the same identifier: {id}"));
+                v.push(
+                    "/",
+                    format!("Groups and Applications may not have the same identifier: {id}"),
+                );
             }
         }
         if let Err(e) = self.dependency_graph().topological_order() {
@@ -421,7 +465,10 @@ impl DependencyGraph {
 
     fn deps_of(&self, id: &PathId) -> Vec<&PathId> {
         // reversed so that popping visits dependencies in id order
-        self.edges.get(id).map(|s| s.iter().rev().collect()).unwrap_or_default()
+        self.edges
+            .get(id)
+            .map(|s| s.iter().rev().collect())
+            .unwrap_or_default()
     }
 
     /// For every app, the number of apps on its longest dependency chain (itself included):
@@ -433,7 +480,13 @@ impl DependencyGraph {
             let l = 1 + self
                 .edges
                 .get(&id)
-                .map(|deps| deps.iter().filter_map(|d| len.get(d)).copied().max().unwrap_or(0))
+                .map(|deps| {
+                    deps.iter()
+                        .filter_map(|d| len.get(d))
+                        .copied()
+                        .max()
+                        .unwrap_or(0)
+                })
                 .unwrap_or(0);
             len.insert(id, l);
         }
@@ -454,27 +507,45 @@ pub enum GroupUpdate {
 
 /// Applies a group update body to `current` (None when creating): `apps`, `groups` and
 /// `dependencies` given in the body replace the group's; fields left out are kept.
-pub fn apply_group_update(current: Option<&Group>, id: &PathId, body: Value) -> Result<GroupUpdate, ParseError> {
+pub fn apply_group_update(
+    current: Option<&Group>,
+    id: &PathId,
+    body: Value,
+) -> Result<GroupUpdate, ParseError> {
     let Value::Object(mut obj) = body else {
         return Err(ParseError::new("/", "expected a JSON object"));
     };
     if let Some(s) = obj.remove("scaleBy") {
         if obj.keys().any(|k| k != "id") {
-            return Err(ParseError::new("/", "scaleBy may only be combined with the 'id' field"));
+            return Err(ParseError::new(
+                "/",
+                "scaleBy may only be combined with the 'id' field",
+            ));
         }
-        let f = s.as_f64().filter(|f| *f >= 0.0).ok_or_else(|| ParseError::new("/scaleBy", "expected a number >= 0"))?;
+        let f = s
+            .as_f64()
+            .filter(|f| *f >= 0.0)
+            .ok_or_else(|| ParseError::new("/scaleBy", "expected a number >= 0"))?;
         return Ok(GroupUpdate::ScaleBy(f));
     }
     if let Some(v) = obj.get("version") {
         if obj.keys().any(|k| k != "id" && k != "version") {
-            return Err(ParseError::new("/", "The 'version' field may only be combined with the 'id' field."));
+            return Err(ParseError::new(
+                "/",
+                "The 'version' field may only be combined with the 'id' field.",
+            ));
         }
         let s: String = from_value_with_path(v.clone())?;
         return Ok(GroupUpdate::Rollback(s));
     }
     if let Some(Value::String(given)) = obj.get("id") {
-        if PathId::parse(given).canonical(&id.parent()) != *id && PathId::parse(given).canonical(id) != *id {
-            return Err(ParseError::new("/id", format!("The id in the body ({given}) does not match the path ({id})")));
+        if PathId::parse(given).canonical(&id.parent()) != *id
+            && PathId::parse(given).canonical(id) != *id
+        {
+            return Err(ParseError::new(
+                "/id",
+                format!("The id in the body ({given}) does not match the path ({id})"),
+            ));
         }
     }
     obj.insert("id".into(), Value::String(id.to_string()));

@@ -8,8 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::OnceLock;
 
 /// The segment pattern Marathon applies to every part of an id (PathId.scala, stringTypes.raml).
-pub const SEGMENT_PATTERN: &str =
-    r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])|(\.|\.\.)$";
+pub const SEGMENT_PATTERN: &str = r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])|(\.|\.\.)$";
 
 /// Last segments an app id may not end with: they clash with REST sub-resources.
 pub const RESERVED_LAST_SEGMENTS: [&str; 3] = ["restart", "tasks", "versions"];
@@ -53,14 +52,21 @@ pub struct PathId {
 impl PathId {
     /// The root group `/`.
     pub fn root() -> Self {
-        PathId { segments: Vec::new(), absolute: true }
+        PathId {
+            segments: Vec::new(),
+            absolute: true,
+        }
     }
 
     /// Parses an id as Marathon does: leading `/` makes it absolute, empty segments
     /// (`//`, trailing `/`) are dropped. Nothing is validated here; see [`PathId::validate_app_id`].
     pub fn parse(raw: &str) -> Self {
         let absolute = raw.starts_with('/');
-        let segments = raw.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let segments = raw
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
         PathId { segments, absolute }
     }
 
@@ -70,7 +76,10 @@ impl PathId {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        PathId { segments: segments.into_iter().map(Into::into).collect(), absolute: true }
+        PathId {
+            segments: segments.into_iter().map(Into::into).collect(),
+            absolute: true,
+        }
     }
 
     pub fn segments(&self) -> &[String] {
@@ -91,7 +100,10 @@ impl PathId {
     pub fn parent(&self) -> PathId {
         let mut segments = self.segments.clone();
         segments.pop();
-        PathId { segments, absolute: self.absolute }
+        PathId {
+            segments,
+            absolute: self.absolute,
+        }
     }
 
     /// All ancestors from the direct parent up to the root.
@@ -108,8 +120,15 @@ impl PathId {
     /// `self / name`.
     pub fn child(&self, name: &str) -> PathId {
         let mut segments = self.segments.clone();
-        segments.extend(name.split('/').filter(|s| !s.is_empty()).map(str::to_string));
-        PathId { segments, absolute: self.absolute }
+        segments.extend(
+            name.split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+        PathId {
+            segments,
+            absolute: self.absolute,
+        }
     }
 
     /// Resolves this id against `base` (an absolute group id) and removes `.` and `..`:
@@ -118,7 +137,11 @@ impl PathId {
         let start: Vec<String> = if self.absolute {
             self.segments.clone()
         } else {
-            base.segments.iter().chain(self.segments.iter()).cloned().collect()
+            base.segments
+                .iter()
+                .chain(self.segments.iter())
+                .cloned()
+                .collect()
         };
         let mut out: Vec<String> = Vec::with_capacity(start.len());
         for seg in start {
@@ -130,13 +153,20 @@ impl PathId {
                 _ => out.push(seg),
             }
         }
-        PathId { segments: out, absolute: true }
+        PathId {
+            segments: out,
+            absolute: true,
+        }
     }
 
     /// True when `self` is `other` or lies below it.
     pub fn starts_with(&self, other: &PathId) -> bool {
         self.segments.len() >= other.segments.len()
-            && self.segments.iter().zip(other.segments.iter()).all(|(a, b)| a == b)
+            && self
+                .segments
+                .iter()
+                .zip(other.segments.iter())
+                .all(|(a, b)| a == b)
     }
 
     /// Marathon's `safePath`: segments joined with `_` (used in task ids).
@@ -179,10 +209,13 @@ impl PathId {
 
     /// Checks that this id (resolved against `parent`) is a direct child of `parent`.
     pub fn check_child_of(&self, parent: &PathId) -> Result<(), PathError> {
-        if !parent.absolute || self.canonical(parent).parent() == parent.canonical(&PathId::root()) {
+        if !parent.absolute || self.canonical(parent).parent() == parent.canonical(&PathId::root())
+        {
             Ok(())
         } else {
-            Err(PathError::NotChildOf { parent: parent.to_string() })
+            Err(PathError::NotChildOf {
+                parent: parent.to_string(),
+            })
         }
     }
 }

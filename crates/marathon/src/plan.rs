@@ -98,7 +98,12 @@ pub fn plan(
     let mut stop = Step::default();
     for (id, app) in &orig {
         if !targ.contains_key(id) {
-            stop.actions.push(Action { action: ActionKind::StopApplication, app: id.clone(), scale_to: None, kill_tasks: vec![] });
+            stop.actions.push(Action {
+                action: ActionKind::StopApplication,
+                app: id.clone(),
+                scale_to: None,
+                kill_tasks: vec![],
+            });
             original_apps.insert(id.clone(), (*app).clone());
         }
     }
@@ -108,20 +113,31 @@ pub fn plan(
     let mut start = Step::default();
     for (id, app) in &targ {
         if !orig.contains_key(id) {
-            start.actions.push(Action { action: ActionKind::StartApplication, app: id.clone(), scale_to: Some(0), kill_tasks: vec![] });
+            start.actions.push(Action {
+                action: ActionKind::StartApplication,
+                app: id.clone(),
+                scale_to: Some(0),
+                kill_tasks: vec![],
+            });
             target_apps.insert(id.clone(), (*app).clone());
         }
     }
     steps.push(start);
 
     // 3. dependency-ordered scale / restart
-    let affected: BTreeSet<&PathId> =
-        targ.iter().filter(|(id, app)| orig.get(*id).is_none_or(|o| o != *app)).map(|(id, _)| id).collect();
+    let affected: BTreeSet<&PathId> = targ
+        .iter()
+        .filter(|(id, app)| orig.get(*id).is_none_or(|o| o != *app))
+        .map(|(id, _)| id)
+        .collect();
     if !affected.is_empty() {
         let lengths = target.dependency_graph().longest_path_lengths()?;
         let mut classes: BTreeMap<usize, Vec<&PathId>> = BTreeMap::new();
         for id in &affected {
-            classes.entry(lengths.get(*id).copied().unwrap_or(1)).or_default().push(id);
+            classes
+                .entry(lengths.get(*id).copied().unwrap_or(1))
+                .or_default()
+                .push(id);
         }
         for ids in classes.values() {
             let mut step = Step::default();
@@ -160,7 +176,13 @@ pub fn plan(
         }
     }
     steps.retain(|s| !s.actions.is_empty());
-    Ok(DeploymentPlan { id: id.to_string(), version: version.to_string(), steps, target_apps, original_apps })
+    Ok(DeploymentPlan {
+        id: id.to_string(),
+        version: version.to_string(),
+        steps,
+        target_apps,
+        original_apps,
+    })
 }
 
 impl DeploymentPlan {
@@ -170,18 +192,28 @@ impl DeploymentPlan {
 
     /// Ids of every app an action of this plan touches (Marathon's `affectedRunSpecIds`).
     pub fn affected_app_ids(&self) -> BTreeSet<PathId> {
-        self.steps.iter().flat_map(|s| s.actions.iter().map(|a| a.app.clone())).collect()
+        self.steps
+            .iter()
+            .flat_map(|s| s.actions.iter().map(|a| a.app.clone()))
+            .collect()
     }
 
     /// True when both plans touch a common app.
     pub fn conflicts_with(&self, other: &DeploymentPlan) -> bool {
         let mine = self.affected_app_ids();
-        other.steps.iter().flat_map(|s| &s.actions).any(|a| mine.contains(&a.app))
+        other
+            .steps
+            .iter()
+            .flat_map(|s| &s.actions)
+            .any(|a| mine.contains(&a.app))
     }
 
     /// The running plans this plan conflicts with (409 without `force`, cancelled with it).
     pub fn conflicting<'a>(&self, running: &'a [DeploymentPlan]) -> Vec<&'a DeploymentPlan> {
-        running.iter().filter(|p| p.id != self.id && self.conflicts_with(p)).collect()
+        running
+            .iter()
+            .filter(|p| p.id != self.id && self.conflicts_with(p))
+            .collect()
     }
 
     /// The root group that undoes this plan on top of `current`: affected apps go back to their
@@ -206,7 +238,11 @@ impl DeploymentPlan {
 
     /// The `GET /v2/deployments` entry. `current_step` is 1-based (0 before the first step
     /// starts); `readiness` holds the readiness check results per app of the current step.
-    pub fn to_api_json(&self, current_step: usize, readiness: &BTreeMap<PathId, Vec<Value>>) -> Value {
+    pub fn to_api_json(
+        &self,
+        current_step: usize,
+        readiness: &BTreeMap<PathId, Vec<Value>>,
+    ) -> Value {
         let steps: Vec<Value> = self
             .steps
             .iter()

@@ -5,6 +5,7 @@
 //! - `minHealthy = ceil(instances * minimumHealthCapacity)`,
 //!   `maxCapacity = floor(instances * (1 + maximumOverCapacity))`;
 //! - when `minHealthy == maxCapacity <= healthy`, one extra task is allowed (else no progress);
+//!   resident apps instead may drop one below `minHealthy`;
 //! - old tasks that are not healthy are killed at once (they add no capacity); healthy old tasks
 //!   are killed only while `healthy - killed >= minHealthy`, where healthy counts old healthy
 //!   tasks plus new tasks that are healthy (or running, without health checks) *and* ready;
@@ -96,6 +97,9 @@ pub struct RestartInput<'a> {
     pub kill_selection: KillSelection,
     /// Whether the new/old version has health checks (decides what counts as healthy).
     pub has_health_checks: bool,
+    /// The app has `residency` (persistent volumes): no extra task in the
+    /// `minHealthy == maxCapacity` case, one old task is killed first instead.
+    pub resident: bool,
     /// Live tasks of older versions (not already being killed).
     pub old: &'a [TaskView],
     /// Live tasks of the target version.
@@ -123,21 +127,38 @@ pub fn restart_step(input: &RestartInput<'_>) -> RestartDecision {
     let min_h = min_healthy(n, &input.strategy);
     let mut max_c = max_capacity(n, &input.strategy);
     let old_healthy = input.old.iter().filter(|t| t.is_healthy(hc)).count() as u32;
-    let new_ready = input.new.iter().filter(|t| t.is_replacement_ready(hc)).count() as u32;
+    let new_ready = input
+        .new
+        .iter()
+        .filter(|t| t.is_replacement_ready(hc))
+        .count() as u32;
     let healthy = old_healthy + new_ready;
+    // What kills must keep: minHealthy, or one less for resident apps in the equal case
+    // (their tasks are pinned to reservations, an extra task has nowhere to go).
+    let mut keep = min_h;
     if min_h == max_c && max_c <= healthy {
-        max_c += 1;
+        if input.resident {
+            keep = min_h.saturating_sub(1);
+        } else {
+            max_c += 1;
+        }
     }
 
     let done = input.old.is_empty() && new_ready >= n;
     if done {
-        return RestartDecision { kill: vec![], launch: 0, done, min_healthy: min_h, max_capacity: max_c };
+        return RestartDecision {
+            kill: vec![],
+            launch: 0,
+            done,
+            min_healthy: min_h,
+            max_capacity: max_c,
+        };
     }
 
     // Old tasks in kill order: not-healthy ones first (they carry no capacity).
     let mut old: Vec<&TaskView> = input.old.iter().collect();
     old.sort_by(|a, b| kill_order(a, b, input.kill_selection, hc));
-    let healthy_killable = healthy.saturating_sub(min_h).min(old_healthy);
+    let healthy_killable = healthy.saturating_sub(keep).min(old_healthy);
     let mut kill = Vec::new();
     let mut healthy_killed = 0;
     for t in old {
@@ -153,7 +174,13 @@ pub fn restart_step(input: &RestartInput<'_>) -> RestartDecision {
     let new_alive = input.new.len() as u32;
     let room = max_c.saturating_sub(old_left + new_alive);
     let launch = n.saturating_sub(new_alive).min(room);
-    RestartDecision { kill, launch, done: false, min_healthy: min_h, max_capacity: max_c }
+    RestartDecision {
+        kill,
+        launch,
+        done: false,
+        min_healthy: min_h,
+        max_capacity: max_c,
+    }
 }
 
 /// Input of one scaling step.
@@ -189,13 +216,25 @@ pub fn scale_step(input: &ScaleInput<'_>) -> ScaleDecision {
     }
     let remaining = alive - kill.len() as u32;
     if remaining > n {
-        let mut rest: Vec<&TaskView> = input.tasks.iter().filter(|t| !kill.contains(&t.id)).collect();
+        let mut rest: Vec<&TaskView> = input
+            .tasks
+            .iter()
+            .filter(|t| !kill.contains(&t.id))
+            .collect();
         rest.sort_by(|a, b| kill_order(a, b, input.kill_selection, input.has_health_checks));
-        kill.extend(rest.into_iter().take((remaining - n) as usize).map(|t| t.id.clone()));
+        kill.extend(
+            rest.into_iter()
+                .take((remaining - n) as usize)
+                .map(|t| t.id.clone()),
+        );
     }
     let after = alive - kill.len() as u32;
     let launch = n.saturating_sub(after);
-    ScaleDecision { launch, done: kill.is_empty() && launch == 0, kill }
+    ScaleDecision {
+        launch,
+        done: kill.is_empty() && launch == 0,
+        kill,
+    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,16 @@ use serde::{Deserialize, Serialize};
 
 /// Formats milliseconds since the epoch as a Marathon timestamp; `None` when out of range.
 pub fn timestamp(ms: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 /// Parses a Marathon timestamp (with or without milliseconds, any RFC 3339 offset) to
 /// milliseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// One health check's state for a task.

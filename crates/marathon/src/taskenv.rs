@@ -49,7 +49,11 @@ pub struct PortRequest {
 /// definition, fixed when `requirePorts` and the port is not 0. Container networking: one per
 /// mapping with a `hostPort` (fixed unless 0).
 pub fn port_requests(app: &AppDefinition) -> Vec<PortRequest> {
-    match app.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
+    match app
+        .container
+        .as_ref()
+        .and_then(|c| c.port_mappings.as_ref())
+    {
         Some(pms) if !pms.is_empty() && !app.is_host_networking() => pms
             .iter()
             .enumerate()
@@ -79,9 +83,20 @@ pub fn port_requests(app: &AppDefinition) -> Vec<PortRequest> {
 
 /// The ports the app asks for by index: container ports of mappings, else definition ports.
 fn requested_ports(app: &AppDefinition) -> Vec<u32> {
-    match app.container.as_ref().and_then(|c| c.port_mappings.as_ref()) {
-        Some(pms) if !pms.is_empty() && !app.is_host_networking() => pms.iter().map(|p| p.container_port).collect(),
-        _ => app.port_definitions.iter().flatten().map(|p| p.port).collect(),
+    match app
+        .container
+        .as_ref()
+        .and_then(|c| c.port_mappings.as_ref())
+    {
+        Some(pms) if !pms.is_empty() && !app.is_host_networking() => {
+            pms.iter().map(|p| p.container_port).collect()
+        }
+        _ => app
+            .port_definitions
+            .iter()
+            .flatten()
+            .map(|p| p.port)
+            .collect(),
     }
 }
 
@@ -145,12 +160,17 @@ pub fn task_env(input: &TaskEnvInput<'_>) -> BTreeMap<String, String> {
     // ports
     let requested = requested_ports(app);
     let names = app.port_names();
-    let effective: Vec<Option<u32>> =
-        (0..requested.len()).map(|i| input.host_ports.get(i).copied().flatten()).collect();
+    let effective: Vec<Option<u32>> = (0..requested.len())
+        .map(|i| input.host_ports.get(i).copied().flatten())
+        .collect();
     if !effective.is_empty() {
         // container ports for mappings without host port and containerPort 0: deterministic
         // picks from 1025 up, avoiding every port already in use by this task
-        let mut consumed: BTreeSet<u32> = requested.iter().copied().chain(effective.iter().flatten().copied()).collect();
+        let mut consumed: BTreeSet<u32> = requested
+            .iter()
+            .copied()
+            .chain(effective.iter().flatten().copied())
+            .collect();
         let mut next_free = 1025u32;
         let mut generated: BTreeMap<usize, u32> = BTreeMap::new();
         for (i, eff) in effective.iter().enumerate() {
@@ -184,11 +204,19 @@ pub fn task_env(input: &TaskEnvInput<'_>) -> BTreeMap<String, String> {
                 env.insert(format!("PORT_{}", n.to_uppercase()), e.to_string());
             }
         }
-        let all: Vec<u32> = effective.iter().flatten().copied().chain(generated.values().copied()).collect();
+        let all: Vec<u32> = effective
+            .iter()
+            .flatten()
+            .copied()
+            .chain(generated.values().copied())
+            .collect();
         if let Some(first) = all.first() {
             env.insert("PORT".into(), first.to_string());
         }
-        env.insert("PORTS".into(), all.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+        env.insert(
+            "PORTS".into(),
+            all.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        );
     }
 
     // task and app metadata

@@ -9,7 +9,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::app::{AppDefinition, ContainerType, HealthCheckProtocol, NetworkMode, UnreachableStrategy};
+use crate::app::{
+    AppDefinition, ContainerType, HealthCheckProtocol, NetworkMode, UnreachableStrategy,
+};
 use crate::num::fmt;
 
 /// One entry of a 422 body's `details`.
@@ -21,7 +23,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(path: &str, error: &str) -> Self {
-        Violation { path: path.to_string(), errors: vec![error.to_string()] }
+        Violation {
+            path: path.to_string(),
+            errors: vec![error.to_string()],
+        }
     }
 }
 
@@ -44,13 +49,20 @@ impl Violations {
                     v.errors.push(error)
                 }
             }
-            None => self.0.push(Violation { path: path.to_string(), errors: vec![error] }),
+            None => self.0.push(Violation {
+                path: path.to_string(),
+                errors: vec![error],
+            }),
         }
     }
     /// Adds violations found in a nested object, prefixing their paths.
     pub fn extend_prefixed(&mut self, prefix: &str, inner: Vec<Violation>) {
         for v in inner {
-            let path = if v.path == "/" { prefix.to_string() } else { format!("{prefix}{}", v.path) };
+            let path = if v.path == "/" {
+                prefix.to_string()
+            } else {
+                format!("{prefix}{}", v.path)
+            };
             for e in v.errors {
                 self.push(&path, e);
             }
@@ -94,7 +106,9 @@ pub fn check_constraint(c: &[String]) -> Option<String> {
             _ => Some("Missing value".into()),
         },
         "GROUP_BY" => match value {
-            Some(v) if v.trim().parse::<i32>().is_err() => Some("Value was specified but is not a number".into()),
+            Some(v) if v.trim().parse::<i32>().is_err() => {
+                Some("Value was specified but is not a number".into())
+            }
             _ => None,
         },
         "MAX_PER" => match value {
@@ -123,8 +137,13 @@ fn uri_ok(uri: &str) -> bool {
     match uri.split_once("://") {
         Some((scheme, rest)) => {
             !rest.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }
         // a plain path on the agent (the Mesos fetcher accepts those)
         None => uri.starts_with('/'),
@@ -152,7 +171,10 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             v.push(format!("/dependencies({i})"), e.to_string());
         }
         if dep.canonical(&app.id.parent()).is_root() {
-            v.push(format!("/dependencies({i})"), "Path must contain at least one path element");
+            v.push(
+                format!("/dependencies({i})"),
+                "Path must contain at least one path element",
+            );
         }
     }
 
@@ -164,7 +186,10 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
         ContainerType::Mesos => c.docker.is_some(),
     });
     if !((cmd ^ args) || (!(cmd && args) && container)) {
-        v.push("/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.");
+        v.push(
+            "/",
+            "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.",
+        );
     }
     if app.cmd.as_deref() == Some("") {
         v.push("/cmd", "must not be an empty string");
@@ -179,34 +204,79 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
     if app.instances > i32::MAX as i64 {
         v.push("/instances", format!("is greater than {}", i32::MAX));
     }
-    if app.gpus > 0 && app.container.as_ref().is_some_and(|c| c.kind == ContainerType::Docker) {
+    if app.gpus > 0
+        && app
+            .container
+            .as_ref()
+            .is_some_and(|c| c.kind == ContainerType::Docker)
+    {
         v.push("/", "GPU resources only work with the Mesos containerizer");
     }
 
     // backoff
     min_check(&mut v, "/backoffSeconds", app.backoff_seconds as f64, 0.0);
     min_check(&mut v, "/backoffFactor", app.backoff_factor, 1.0);
-    min_check(&mut v, "/maxLaunchDelaySeconds", app.max_launch_delay_seconds as f64, 0.0);
+    min_check(
+        &mut v,
+        "/maxLaunchDelaySeconds",
+        app.max_launch_delay_seconds as f64,
+        0.0,
+    );
     if let Some(g) = app.task_kill_grace_period_seconds {
         min_check(&mut v, "/taskKillGracePeriodSeconds", g as f64, 0.0);
     }
 
     // upgrade strategy
     let us = &app.upgrade_strategy;
-    min_check(&mut v, "/upgradeStrategy/minimumHealthCapacity", us.minimum_health_capacity, 0.0);
-    max_check(&mut v, "/upgradeStrategy/minimumHealthCapacity", us.minimum_health_capacity, 1.0);
-    min_check(&mut v, "/upgradeStrategy/maximumOverCapacity", us.maximum_over_capacity, 0.0);
-    max_check(&mut v, "/upgradeStrategy/maximumOverCapacity", us.maximum_over_capacity, 1.0);
+    min_check(
+        &mut v,
+        "/upgradeStrategy/minimumHealthCapacity",
+        us.minimum_health_capacity,
+        0.0,
+    );
+    max_check(
+        &mut v,
+        "/upgradeStrategy/minimumHealthCapacity",
+        us.minimum_health_capacity,
+        1.0,
+    );
+    min_check(
+        &mut v,
+        "/upgradeStrategy/maximumOverCapacity",
+        us.maximum_over_capacity,
+        0.0,
+    );
+    max_check(
+        &mut v,
+        "/upgradeStrategy/maximumOverCapacity",
+        us.maximum_over_capacity,
+        1.0,
+    );
     if app.residency.is_some() {
         if us.maximum_over_capacity != 0.0 {
-            v.push("/upgradeStrategy/maximumOverCapacity", "must be 0 for resident tasks");
+            v.push(
+                "/upgradeStrategy/maximumOverCapacity",
+                "must be 0 for resident tasks",
+            );
         }
         if app.unreachable_strategy != UnreachableStrategy::Disabled {
-            v.push("/", "unreachableStrategy must be disabled for resident tasks");
+            v.push(
+                "/",
+                "unreachableStrategy must be disabled for resident tasks",
+            );
         }
     }
-    if let UnreachableStrategy::Enabled { inactive_after_seconds, expunge_after_seconds } = app.unreachable_strategy {
-        min_check(&mut v, "/unreachableStrategy/inactiveAfterSeconds", inactive_after_seconds as f64, 0.0);
+    if let UnreachableStrategy::Enabled {
+        inactive_after_seconds,
+        expunge_after_seconds,
+    } = app.unreachable_strategy
+    {
+        min_check(
+            &mut v,
+            "/unreachableStrategy/inactiveAfterSeconds",
+            inactive_after_seconds as f64,
+            0.0,
+        );
         if expunge_after_seconds < inactive_after_seconds {
             v.push(
                 "/unreachableStrategy/expungeAfterSeconds",
@@ -217,16 +287,34 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
 
     // networking and ports
     let host = app.is_host_networking();
-    let container_networks = app.networks.iter().filter(|n| n.mode == NetworkMode::Container).count();
+    let container_networks = app
+        .networks
+        .iter()
+        .filter(|n| n.mode == NetworkMode::Container)
+        .count();
     if app.networks.iter().any(|n| n.mode == NetworkMode::Host) && app.networks.len() > 1 {
-        v.push("/networks", "host networking may not be combined with other networks");
+        v.push(
+            "/networks",
+            "host networking may not be combined with other networks",
+        );
     }
-    if app.networks.iter().filter(|n| n.mode == NetworkMode::ContainerBridge).count() > 1
+    if app
+        .networks
+        .iter()
+        .filter(|n| n.mode == NetworkMode::ContainerBridge)
+        .count()
+        > 1
         || (app.is_bridge_networking() && container_networks > 0)
     {
-        v.push("/networks", "bridge networking may not be combined with other networks");
+        v.push(
+            "/networks",
+            "bridge networking may not be combined with other networks",
+        );
     }
-    let pms = app.container.as_ref().and_then(|c| c.port_mappings.as_ref());
+    let pms = app
+        .container
+        .as_ref()
+        .and_then(|c| c.port_mappings.as_ref());
     if host && pms.is_some_and(|p| !p.is_empty()) {
         v.push("/", "portMappings are not allowed with host-networking");
     }
@@ -234,8 +322,16 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
     if !host && !pds.is_empty() {
         v.push("/", "portDefinitions are only allowed with host-networking");
     }
-    if app.container.as_ref().is_some_and(|c| c.kind == ContainerType::Docker) && container_networks > 1 {
-        v.push("/", "may only specify a single container network when using the Docker container engine");
+    if app
+        .container
+        .as_ref()
+        .is_some_and(|c| c.kind == ContainerType::Docker)
+        && container_networks > 1
+    {
+        v.push(
+            "/",
+            "may only specify a single container network when using the Docker container engine",
+        );
     }
     {
         let mut names = HashSet::new();
@@ -250,8 +346,17 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             if pd.port != 0 && !ports.insert(pd.port) {
                 v.push("/portDefinitions", "Ports must be unique.");
             }
-            max_check(&mut v, &format!("/portDefinitions({i})/port"), pd.port as f64, 65535.0);
-            check_protocol(&mut v, &format!("/portDefinitions({i})/protocol"), &pd.protocol);
+            max_check(
+                &mut v,
+                &format!("/portDefinitions({i})/port"),
+                pd.port as f64,
+                65535.0,
+            );
+            check_protocol(
+                &mut v,
+                &format!("/portDefinitions({i})/protocol"),
+                &pd.protocol,
+            );
         }
     }
     if let Some(pms) = pms {
@@ -264,11 +369,21 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
                 }
                 check_port_name(&mut v, &format!("{base}/name"), n);
             }
-            max_check(&mut v, &format!("{base}/containerPort"), pm.container_port as f64, 65535.0);
+            max_check(
+                &mut v,
+                &format!("{base}/containerPort"),
+                pm.container_port as f64,
+                65535.0,
+            );
             if let Some(h) = pm.host_port {
                 max_check(&mut v, &format!("{base}/hostPort"), h as f64, 65535.0);
             }
-            max_check(&mut v, &format!("{base}/servicePort"), pm.service_port as f64, 65535.0);
+            max_check(
+                &mut v,
+                &format!("{base}/servicePort"),
+                pm.service_port as f64,
+                65535.0,
+            );
             check_protocol(&mut v, &format!("{base}/protocol"), &pm.protocol);
         }
     }
@@ -276,22 +391,35 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
     // container
     if let Some(c) = &app.container {
         match (&c.docker, c.kind) {
-            (Some(d), _) if d.image.trim().is_empty() => v.push("/container/docker/image", "must not be empty"),
-            (None, ContainerType::Docker) => v.push("/container/docker", "must be defined for DOCKER containers"),
+            (Some(d), _) if d.image.trim().is_empty() => {
+                v.push("/container/docker/image", "must not be empty")
+            }
+            (None, ContainerType::Docker) => {
+                v.push("/container/docker", "must be defined for DOCKER containers")
+            }
             _ => {}
         }
         if let Some(d) = &c.docker {
             if c.kind == ContainerType::Docker && d.pull_config.is_some() {
-                v.push("/container/docker/pullConfig", "pullConfig is not supported with Docker containerizer");
+                v.push(
+                    "/container/docker/pullConfig",
+                    "pullConfig is not supported with Docker containerizer",
+                );
             }
             if let Some(pc) = &d.pull_config {
                 if !app.secrets.contains_key(&pc.secret) {
-                    v.push("/container/docker/pullConfig", "pullConfig.secret must refer to an existing secret");
+                    v.push(
+                        "/container/docker/pullConfig",
+                        "pullConfig.secret must refer to an existing secret",
+                    );
                 }
             }
             for (i, p) in d.parameters.iter().enumerate() {
                 if p.key.is_empty() {
-                    v.push(format!("/container/docker/parameters({i})/key"), "must not be empty");
+                    v.push(
+                        format!("/container/docker/parameters({i})/key"),
+                        "must not be empty",
+                    );
                 }
             }
         }
@@ -301,17 +429,31 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
                 v.push(format!("{base}/containerPath"), "must not be empty");
             }
             match (&vol.host_path, &vol.persistent, &vol.external) {
-                (Some(h), None, None) if h.is_empty() => v.push(format!("{base}/hostPath"), "must not be empty"),
-                (None, None, None) => v.push(base.clone(), "a volume needs one of hostPath, persistent or external"),
+                (Some(h), None, None) if h.is_empty() => {
+                    v.push(format!("{base}/hostPath"), "must not be empty")
+                }
+                (None, None, None) => v.push(
+                    base.clone(),
+                    "a volume needs one of hostPath, persistent or external",
+                ),
                 (_, Some(p), _) => {
                     if p.size <= 0 {
-                        v.push(format!("{base}/persistent/size"), "got 0, expected more than 0");
+                        v.push(
+                            format!("{base}/persistent/size"),
+                            "got 0, expected more than 0",
+                        );
                     }
                     if vol.container_path.contains('/') {
-                        v.push(format!("{base}/containerPath"), "value must not contain \"/\"");
+                        v.push(
+                            format!("{base}/containerPath"),
+                            "value must not contain \"/\"",
+                        );
                     }
                     if app.residency.is_none() {
-                        v.push("/", "App must contain persistent volumes and define residency");
+                        v.push(
+                            "/",
+                            "App must contain persistent volumes and define residency",
+                        );
                     }
                 }
                 _ => {}
@@ -319,9 +461,15 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
         }
     }
     if app.residency.is_some()
-        && !app.container.as_ref().is_some_and(|c| c.volumes.iter().any(|vol| vol.persistent.is_some()))
+        && !app
+            .container
+            .as_ref()
+            .is_some_and(|c| c.volumes.iter().any(|vol| vol.persistent.is_some()))
     {
-        v.push("/", "App must contain persistent volumes and define residency");
+        v.push(
+            "/",
+            "App must contain persistent volumes and define residency",
+        );
     }
 
     // health checks
@@ -341,14 +489,23 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
         if hc.protocol == HealthCheckProtocol::Command {
             match &hc.command {
                 Some(c) if !c.value.trim().is_empty() => {}
-                _ => v.push(format!("{base}/command"), "must be defined for COMMAND health checks"),
+                _ => v.push(
+                    format!("{base}/command"),
+                    "must be defined for COMMAND health checks",
+                ),
             }
         } else {
             if hc.command.is_some() {
-                v.push(format!("{base}/command"), "is only allowed with protocol COMMAND");
+                v.push(
+                    format!("{base}/command"),
+                    "is only allowed with protocol COMMAND",
+                );
             }
             if hc.port.is_some() && hc.port_index.is_some() {
-                v.push(base.clone(), "Health checks may either define a port or a portIndex, not both.");
+                v.push(
+                    base.clone(),
+                    "Health checks may either define a port or a portIndex, not both.",
+                );
             }
             let index_ok = match (hc.port_index, hc.port) {
                 (Some(idx), _) => idx >= 0 && (idx as usize) < n_ports,
@@ -367,7 +524,10 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             }
         }
         if hc.path.is_some() && !hc.protocol.is_http() {
-            v.push(format!("{base}/path"), format!("is not allowed for protocol {}", hc.protocol.as_str()));
+            v.push(
+                format!("{base}/path"),
+                format!("is not allowed for protocol {}", hc.protocol.as_str()),
+            );
         }
         if let Some(p) = &hc.path {
             if !p.starts_with('/') {
@@ -380,20 +540,53 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             } else if ip == "IPv6"
                 && !(matches!(
                     hc.protocol,
-                    HealthCheckProtocol::MesosHttp | HealthCheckProtocol::MesosHttps | HealthCheckProtocol::MesosTcp
-                ) && app.container.as_ref().is_some_and(|c| c.kind == ContainerType::Docker))
+                    HealthCheckProtocol::MesosHttp
+                        | HealthCheckProtocol::MesosHttps
+                        | HealthCheckProtocol::MesosTcp
+                ) && app
+                    .container
+                    .as_ref()
+                    .is_some_and(|c| c.kind == ContainerType::Docker))
             {
                 v.push(base.clone(), "IPv6 can only be used for container type DOCKER and Mesos http/https/tcp health checks");
             }
         }
-        min_check(&mut v, &format!("{base}/gracePeriodSeconds"), hc.grace_period_seconds as f64, 0.0);
-        min_check(&mut v, &format!("{base}/intervalSeconds"), hc.interval_seconds as f64, 1.0);
-        min_check(&mut v, &format!("{base}/timeoutSeconds"), hc.timeout_seconds as f64, 1.0);
-        min_check(&mut v, &format!("{base}/maxConsecutiveFailures"), hc.max_consecutive_failures as f64, 0.0);
-        min_check(&mut v, &format!("{base}/delaySeconds"), hc.delay_seconds as f64, 0.0);
+        min_check(
+            &mut v,
+            &format!("{base}/gracePeriodSeconds"),
+            hc.grace_period_seconds as f64,
+            0.0,
+        );
+        min_check(
+            &mut v,
+            &format!("{base}/intervalSeconds"),
+            hc.interval_seconds as f64,
+            1.0,
+        );
+        min_check(
+            &mut v,
+            &format!("{base}/timeoutSeconds"),
+            hc.timeout_seconds as f64,
+            1.0,
+        );
+        min_check(
+            &mut v,
+            &format!("{base}/maxConsecutiveFailures"),
+            hc.max_consecutive_failures as f64,
+            0.0,
+        );
+        min_check(
+            &mut v,
+            &format!("{base}/delaySeconds"),
+            hc.delay_seconds as f64,
+            0.0,
+        );
     }
     if mesos_checks > 1 {
-        v.push("/", "AppDefinition can contain at most one Mesos health check");
+        v.push(
+            "/",
+            "AppDefinition can contain at most one Mesos health check",
+        );
     }
 
     // readiness checks
@@ -404,12 +597,26 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
     for (i, rc) in app.readiness_checks.iter().enumerate() {
         let base = format!("/readinessChecks({i})");
         if !port_names.contains(&rc.port_name) {
-            v.push(format!("{base}/portName"), format!("No port definition reference for portName {}", rc.port_name));
+            v.push(
+                format!("{base}/portName"),
+                format!("No port definition reference for portName {}", rc.port_name),
+            );
         }
         if rc.timeout_seconds >= rc.interval_seconds {
-            v.push(format!("{base}/timeoutSeconds"), format!("is greater than or equal to {} (intervalSeconds)", rc.interval_seconds));
+            v.push(
+                format!("{base}/timeoutSeconds"),
+                format!(
+                    "is greater than or equal to {} (intervalSeconds)",
+                    rc.interval_seconds
+                ),
+            );
         }
-        min_check(&mut v, &format!("{base}/timeoutSeconds"), rc.timeout_seconds as f64, 1.0);
+        min_check(
+            &mut v,
+            &format!("{base}/timeoutSeconds"),
+            rc.timeout_seconds as f64,
+            1.0,
+        );
     }
 
     // constraints
@@ -428,11 +635,17 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
     // env, secrets, labels
     for (k, val) in &app.env {
         if !env_name_ok(k) {
-            v.push(format!("/env/{k}"), "must not be empty, and must not contain '=' or NUL");
+            v.push(
+                format!("/env/{k}"),
+                "must not be empty, and must not contain '=' or NUL",
+            );
         }
         if let crate::app::EnvValue::Secret(s) = val {
             if !app.secrets.contains_key(s) {
-                v.push(format!("/env/{k}"), format!("references an undefined secret named '{s}'"));
+                v.push(
+                    format!("/env/{k}"),
+                    format!("references an undefined secret named '{s}'"),
+                );
             }
         }
     }
@@ -446,10 +659,24 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             v.push("/labels", "label keys must not be empty");
         }
     }
-    if app.labels.get("DCOS_MIGRATION_API_VERSION").is_some_and(|x| !x.is_empty()) {
-        let ok = app.labels.get("DCOS_MIGRATION_API_VERSION").map(String::as_str) == Some("v1")
-            && app.labels.get("DCOS_PACKAGE_FRAMEWORK_NAME").is_some_and(|x| !x.is_empty())
-            && app.labels.get("DCOS_MIGRATION_API_PATH").is_some_and(|x| !x.is_empty());
+    if app
+        .labels
+        .get("DCOS_MIGRATION_API_VERSION")
+        .is_some_and(|x| !x.is_empty())
+    {
+        let ok = app
+            .labels
+            .get("DCOS_MIGRATION_API_VERSION")
+            .map(String::as_str)
+            == Some("v1")
+            && app
+                .labels
+                .get("DCOS_PACKAGE_FRAMEWORK_NAME")
+                .is_some_and(|x| !x.is_empty())
+            && app
+                .labels
+                .get("DCOS_MIGRATION_API_PATH")
+                .is_some_and(|x| !x.is_empty());
         if !ok {
             v.push(
                 "/",
@@ -465,7 +692,10 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
         }
         if let Some(d) = &f.dest_path {
             if !dest_path_ok(d) {
-                v.push(format!("/fetch({i})/destPath"), "must be a relative path inside the sandbox (no leading / or ..)");
+                v.push(
+                    format!("/fetch({i})/destPath"),
+                    "must be a relative path inside the sandbox (no leading / or ..)",
+                );
             }
         }
     }
@@ -485,12 +715,22 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
             v.push("/acceptedResourceRoles", "elements must be unique");
         }
         for (i, r) in roles.iter().enumerate() {
-            if r.is_empty() || r.contains('/') && r.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
-                v.push(format!("/acceptedResourceRoles({i})"), format!("'{r}' is not a valid role"));
+            if r.is_empty()
+                || r.contains('/') && r.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+            {
+                v.push(
+                    format!("/acceptedResourceRoles({i})"),
+                    format!("'{r}' is not a valid role"),
+                );
             }
         }
     }
-    if app.labels.get("MARATHON_SINGLE_INSTANCE_APP").map(String::as_str) == Some("true") {
+    if app
+        .labels
+        .get("MARATHON_SINGLE_INSTANCE_APP")
+        .map(String::as_str)
+        == Some("true")
+    {
         if app.instances > 1 {
             v.push("/", "Single instance app may only have one instance");
         }
@@ -504,11 +744,16 @@ pub fn validate_app(app: &AppDefinition) -> Vec<Violation> {
 fn check_port_name(v: &mut Violations, path: &str, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
-        v.push(path, "must be 1 to 63 letters, digits, '-' or '_', not starting or ending with '-'");
+        v.push(
+            path,
+            "must be 1 to 63 letters, digits, '-' or '_', not starting or ending with '-'",
+        );
     }
 }
 

@@ -28,9 +28,25 @@ fn relative_ids_are_resolved() {
     let g = tree();
     assert_eq!(g.id, p("/prod"));
     let apps: Vec<String> = g.transitive_apps().keys().map(|k| k.to_string()).collect();
-    assert_eq!(apps, vec!["/prod/back/api", "/prod/back/worker", "/prod/db/mysql", "/prod/front/web"]);
-    assert_eq!(g.find_group(&p("/prod/back")).unwrap().dependencies, vec![p("/prod/db")]);
-    assert_eq!(g.find_app(&p("/prod/back/worker")).unwrap().dependency_ids(), vec![p("/prod/back/api")]);
+    assert_eq!(
+        apps,
+        vec![
+            "/prod/back/api",
+            "/prod/back/worker",
+            "/prod/db/mysql",
+            "/prod/front/web"
+        ]
+    );
+    assert_eq!(
+        g.find_group(&p("/prod/back")).unwrap().dependencies,
+        vec![p("/prod/db")]
+    );
+    assert_eq!(
+        g.find_app(&p("/prod/back/worker"))
+            .unwrap()
+            .dependency_ids(),
+        vec![p("/prod/back/api")]
+    );
     assert!(g.find_app(&p("/prod/back/nope")).is_none());
     assert!(g.validate().is_empty(), "{:?}", g.validate());
     // a missing id means the URL's group; relative ids resolve against it
@@ -46,7 +62,10 @@ fn serializes_marathon_group_shape() {
     let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
     // marathon-python MarathonGroup(apps, dependencies, groups, id, pods, version)
     for k in keys {
-        assert!(["apps", "dependencies", "groups", "id", "pods", "version"].contains(&k.as_str()), "{k}");
+        assert!(
+            ["apps", "dependencies", "groups", "id", "pods", "version"].contains(&k.as_str()),
+            "{k}"
+        );
     }
     assert_eq!(j["groups"][0]["dependencies"], json!(["/prod/db"]));
     let back = Group::from_json(j, &PathId::root()).unwrap();
@@ -55,10 +74,17 @@ fn serializes_marathon_group_shape() {
 
 #[test]
 fn parse_errors_carry_paths() {
-    let e = Group::from_json(json!({"id": "/g", "apps": [{"id": "a", "cpus": "x"}]}), &PathId::root()).unwrap_err();
+    let e = Group::from_json(
+        json!({"id": "/g", "apps": [{"id": "a", "cpus": "x"}]}),
+        &PathId::root(),
+    )
+    .unwrap_err();
     assert_eq!(e.path, "/apps(0)/cpus");
-    let e = Group::from_json(json!({"id": "/g", "groups": [{"id": "s", "apps": [{"id": "a", "bogus": 1}]}]}), &PathId::root())
-        .unwrap_err();
+    let e = Group::from_json(
+        json!({"id": "/g", "groups": [{"id": "s", "apps": [{"id": "a", "bogus": 1}]}]}),
+        &PathId::root(),
+    )
+    .unwrap_err();
     assert_eq!(e.path, "/groups(0)/apps(0)/bogus");
     let e = Group::from_json(json!({"id": "/g", "nope": 1}), &PathId::root()).unwrap_err();
     assert_eq!(e.path, "/nope");
@@ -73,7 +99,13 @@ fn validation_reports_nested_paths_and_foreign_ids() {
     .unwrap();
     let v = g.validate();
     assert!(v.iter().any(|x| x.path == "/apps(1)/cpus"), "{v:?}");
-    assert!(v.iter().any(|x| x.errors.iter().any(|e| e.contains("Identifier is not child of /g"))), "{v:?}");
+    assert!(
+        v.iter().any(|x| x
+            .errors
+            .iter()
+            .any(|e| e.contains("Identifier is not child of /g"))),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -90,10 +122,18 @@ fn cycles_are_detected_with_marathons_message() {
     .unwrap();
     let err = g.dependency_graph().topological_order().unwrap_err();
     assert_eq!(err.to_string(), "Dependency graph has cyclic dependencies.");
-    let GroupError::Cycle { cycle } = err else { panic!() };
+    let GroupError::Cycle { cycle } = err else {
+        panic!()
+    };
     assert_eq!(cycle.len(), 3);
     let v = g.validate();
-    assert_eq!(v, vec![Violation::new("/", "Dependency graph has cyclic dependencies.")]);
+    assert_eq!(
+        v,
+        vec![Violation::new(
+            "/",
+            "Dependency graph has cyclic dependencies."
+        )]
+    );
 }
 
 #[test]
@@ -120,12 +160,21 @@ fn put_and_remove() {
     root.put_app(AppDefinition::new("/a/b/c", "x")).unwrap();
     assert!(root.find_group(&p("/a/b")).is_some());
     assert!(root.find_app(&p("/a/b/c")).is_some());
-    assert_eq!(root.put_app(AppDefinition::new("/a/b", "x")), Err(GroupError::GroupExists(p("/a/b"))));
+    assert_eq!(
+        root.put_app(AppDefinition::new("/a/b", "x")),
+        Err(GroupError::GroupExists(p("/a/b")))
+    );
     root.put_group(Group::empty(p("/a/x"))).unwrap();
     assert!(root.find_group(&p("/a/x")).is_some());
-    assert_eq!(root.put_group(Group::empty(p("/a/b/c"))), Err(GroupError::AppExists(p("/a/b/c"))));
+    assert_eq!(
+        root.put_group(Group::empty(p("/a/b/c"))),
+        Err(GroupError::AppExists(p("/a/b/c")))
+    );
     root.remove_app(&p("/a/b/c")).unwrap();
-    assert_eq!(root.remove_app(&p("/a/b/c")), Err(GroupError::NoApp(p("/a/b/c"))));
+    assert_eq!(
+        root.remove_app(&p("/a/b/c")),
+        Err(GroupError::NoApp(p("/a/b/c")))
+    );
     root.remove_group(&p("/a")).unwrap();
     assert!(root.transitive_groups().len() == 1);
     assert_eq!(root.remove_group(&PathId::root()), Err(GroupError::Root));
@@ -146,18 +195,32 @@ fn group_updates() {
     let cur = tree();
     let back = p("/prod/back");
     let cur_back = cur.find_group(&back).unwrap();
-    assert_eq!(apply_group_update(Some(cur_back), &back, json!({"scaleBy": 2})).unwrap(), GroupUpdate::ScaleBy(2.0));
+    assert_eq!(
+        apply_group_update(Some(cur_back), &back, json!({"scaleBy": 2})).unwrap(),
+        GroupUpdate::ScaleBy(2.0)
+    );
     assert_eq!(
         apply_group_update(Some(cur_back), &back, json!({"version": "V"})).unwrap(),
         GroupUpdate::Rollback("V".into())
     );
-    let GroupUpdate::Replace(next) =
-        apply_group_update(Some(cur_back), &back, json!({"apps": [{"id": "api", "cmd": "y"}]})).unwrap()
-    else {
+    let GroupUpdate::Replace(next) = apply_group_update(
+        Some(cur_back),
+        &back,
+        json!({"apps": [{"id": "api", "cmd": "y"}]}),
+    )
+    .unwrap() else {
         panic!()
     };
-    assert_eq!(next.apps.len(), 1, "apps given in the body replace the group's apps");
-    assert_eq!(next.dependencies, vec![p("/prod/db")], "dependencies not given are kept");
+    assert_eq!(
+        next.apps.len(),
+        1,
+        "apps given in the body replace the group's apps"
+    );
+    assert_eq!(
+        next.dependencies,
+        vec![p("/prod/db")],
+        "dependencies not given are kept"
+    );
     assert!(apply_group_update(Some(cur_back), &back, json!({"scaleBy": 2, "apps": []})).is_err());
 }
 
@@ -166,8 +229,25 @@ fn version_stamping_keeps_unchanged_apps() {
     let mut old = tree();
     old.stamp_versions(&Group::empty_root(), "T1");
     let mut next = old.clone();
-    next.find_group_mut(&p("/prod/db")).unwrap().apps.get_mut(&p("/prod/db/mysql")).unwrap().cmd = Some("new".into());
+    next.find_group_mut(&p("/prod/db"))
+        .unwrap()
+        .apps
+        .get_mut(&p("/prod/db/mysql"))
+        .unwrap()
+        .cmd = Some("new".into());
     next.stamp_versions(&old, "T2");
-    assert_eq!(next.find_app(&p("/prod/db/mysql")).unwrap().version.as_deref(), Some("T2"));
-    assert_eq!(next.find_app(&p("/prod/back/api")).unwrap().version.as_deref(), Some("T1"));
+    assert_eq!(
+        next.find_app(&p("/prod/db/mysql"))
+            .unwrap()
+            .version
+            .as_deref(),
+        Some("T2")
+    );
+    assert_eq!(
+        next.find_app(&p("/prod/back/api"))
+            .unwrap()
+            .version
+            .as_deref(),
+        Some("T1")
+    );
 }

@@ -15,11 +15,28 @@ fn parses_absolute_and_relative_ids() {
 #[test]
 fn resolves_relative_ids_against_the_parent_group() {
     let base = PathId::parse("/prod/backend");
-    assert_eq!(PathId::parse("db").canonical(&base).to_string(), "/prod/backend/db");
-    assert_eq!(PathId::parse("../frontend/web").canonical(&base).to_string(), "/prod/frontend/web");
-    assert_eq!(PathId::parse("./x").canonical(&base).to_string(), "/prod/backend/x");
-    assert_eq!(PathId::parse("/abs/app").canonical(&base).to_string(), "/abs/app");
-    assert_eq!(PathId::parse("../../../../x").canonical(&base).to_string(), "/x");
+    assert_eq!(
+        PathId::parse("db").canonical(&base).to_string(),
+        "/prod/backend/db"
+    );
+    assert_eq!(
+        PathId::parse("../frontend/web")
+            .canonical(&base)
+            .to_string(),
+        "/prod/frontend/web"
+    );
+    assert_eq!(
+        PathId::parse("./x").canonical(&base).to_string(),
+        "/prod/backend/x"
+    );
+    assert_eq!(
+        PathId::parse("/abs/app").canonical(&base).to_string(),
+        "/abs/app"
+    );
+    assert_eq!(
+        PathId::parse("../../../../x").canonical(&base).to_string(),
+        "/x"
+    );
 }
 
 #[test]
@@ -56,8 +73,13 @@ fn child_of_checks_direct_parenthood() {
     let parent = PathId::parse("/prod");
     assert!(PathId::parse("/prod/app").check_child_of(&parent).is_ok());
     assert!(PathId::parse("app").check_child_of(&parent).is_ok());
-    let err = PathId::parse("/other/app").check_child_of(&parent).unwrap_err();
-    assert_eq!(err.to_string(), "Identifier is not child of /prod. Hint: use relative paths.");
+    let err = PathId::parse("/other/app")
+        .check_child_of(&parent)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Identifier is not child of /prod. Hint: use relative paths."
+    );
     assert!(PathId::parse("/prod/a/b").check_child_of(&parent).is_err());
 }
 

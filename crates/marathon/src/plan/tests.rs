@@ -12,7 +12,12 @@ fn root(v: Value) -> Group {
 fn summary(plan: &DeploymentPlan) -> Vec<Vec<String>> {
     plan.steps
         .iter()
-        .map(|s| s.actions.iter().map(|a| format!("{} {}", a.action.as_str(), a.app)).collect())
+        .map(|s| {
+            s.actions
+                .iter()
+                .map(|a| format!("{} {}", a.action.as_str(), a.app))
+                .collect()
+        })
         .collect()
 }
 
@@ -24,7 +29,10 @@ fn none() -> BTreeMap<PathId, Vec<String>> {
 fn new_apps_start_then_scale() {
     let target = root(json!({"id": "/", "apps": [{"id": "a", "cmd": "x", "instances": 3}]}));
     let plan = plan(&Group::empty_root(), &target, "d1", "V1", &none()).unwrap();
-    assert_eq!(summary(&plan), vec![vec!["StartApplication /a"], vec!["ScaleApplication /a"]]);
+    assert_eq!(
+        summary(&plan),
+        vec![vec!["StartApplication /a"], vec!["ScaleApplication /a"]]
+    );
     assert_eq!(plan.steps[0].actions[0].scale_to, Some(0));
     assert_eq!(plan.steps[1].actions[0].scale_to, Some(3));
     assert!(plan.target_apps.contains_key(&p("/a")));
@@ -43,7 +51,12 @@ fn dependency_chain_orders_steps() {
     assert_eq!(
         summary(&plan),
         vec![
-            vec!["StartApplication /api", "StartApplication /cache", "StartApplication /db", "StartApplication /web"],
+            vec![
+                "StartApplication /api",
+                "StartApplication /cache",
+                "StartApplication /db",
+                "StartApplication /web"
+            ],
             vec!["ScaleApplication /cache", "ScaleApplication /db"],
             vec!["ScaleApplication /api"],
             vec!["ScaleApplication /web"],
@@ -83,7 +96,11 @@ fn removed_changed_and_scaled_apps() {
             ],
         ]
     );
-    let scale = plan.steps[2].actions.iter().find(|a| a.app == p("/scaled")).unwrap();
+    let scale = plan.steps[2]
+        .actions
+        .iter()
+        .find(|a| a.app == p("/scaled"))
+        .unwrap();
     assert_eq!(scale.kill_tasks, vec!["scaled.t1"]);
     assert_eq!(scale.scale_to, Some(5));
     assert!(!plan.affected_app_ids().contains(&p("/same")));
@@ -122,7 +139,9 @@ fn cyclic_targets_are_refused() {
 fn conflicts_and_revert() {
     let base = root(json!({"id": "/", "apps": [{"id": "a", "cmd": "x"}, {"id": "b", "cmd": "x"}]}));
     let ta = root(json!({"id": "/", "apps": [{"id": "a", "cmd": "y"}, {"id": "b", "cmd": "x"}]}));
-    let tb = root(json!({"id": "/", "apps": [{"id": "a", "cmd": "x"}, {"id": "b", "cmd": "y"}, {"id": "c", "cmd": "z"}]}));
+    let tb = root(
+        json!({"id": "/", "apps": [{"id": "a", "cmd": "x"}, {"id": "b", "cmd": "y"}, {"id": "c", "cmd": "z"}]}),
+    );
     let pa = plan(&base, &ta, "pa", "V", &none()).unwrap();
     let pb = plan(&base, &tb, "pb", "V", &none()).unwrap();
     let pa2 = plan(&base, &ta, "pa2", "V", &none()).unwrap();
@@ -134,24 +153,54 @@ fn conflicts_and_revert() {
     assert_eq!(c[0].id, "pa2");
     // revert pb on top of its target: b back to x, c removed
     let reverted = pb.revert(&tb);
-    assert_eq!(reverted.find_app(&p("/b")).unwrap().cmd.as_deref(), Some("x"));
+    assert_eq!(
+        reverted.find_app(&p("/b")).unwrap().cmd.as_deref(),
+        Some("x")
+    );
     assert!(reverted.find_app(&p("/c")).is_none());
 }
 
 #[test]
 fn api_json_is_marathon_pythons_deployment() {
     let target = root(json!({"id": "/", "apps": [{"id": "a", "cmd": "x"}]}));
-    let plan = plan(&Group::empty_root(), &target, "d1", "2026-01-01T00:00:00.000Z", &none()).unwrap();
+    let plan = plan(
+        &Group::empty_root(),
+        &target,
+        "d1",
+        "2026-01-01T00:00:00.000Z",
+        &none(),
+    )
+    .unwrap();
     let j = plan.to_api_json(2, &BTreeMap::new());
     // MarathonDeployment(affected_apps, current_actions, current_step, id, steps, total_steps, version, affected_pods)
-    let allowed = ["affectedApps", "currentActions", "currentStep", "id", "steps", "totalSteps", "version", "affectedPods"];
+    let allowed = [
+        "affectedApps",
+        "currentActions",
+        "currentStep",
+        "id",
+        "steps",
+        "totalSteps",
+        "version",
+        "affectedPods",
+    ];
     for k in j.as_object().unwrap().keys() {
         assert!(allowed.contains(&k.as_str()), "{k}");
     }
     // MarathonDeploymentAction(action, app, apps, type, readiness_check_results, pod)
     for a in j["currentActions"].as_array().unwrap() {
         for k in a.as_object().unwrap().keys() {
-            assert!(["action", "app", "apps", "type", "readinessCheckResults", "pod"].contains(&k.as_str()), "{k}");
+            assert!(
+                [
+                    "action",
+                    "app",
+                    "apps",
+                    "type",
+                    "readinessCheckResults",
+                    "pod"
+                ]
+                .contains(&k.as_str()),
+                "{k}"
+            );
         }
     }
     assert_eq!(

@@ -2,15 +2,30 @@ use super::*;
 use proptest::prelude::*;
 
 fn strategy(mhc: f64, moc: f64) -> UpgradeStrategy {
-    UpgradeStrategy { minimum_health_capacity: mhc, maximum_over_capacity: moc }
+    UpgradeStrategy {
+        minimum_health_capacity: mhc,
+        maximum_over_capacity: moc,
+    }
 }
 
 fn running(id: &str, staged_at: i64) -> TaskView {
-    TaskView { id: id.into(), phase: TaskPhase::Running, healthy: Some(true), ready: true, staged_at }
+    TaskView {
+        id: id.into(),
+        phase: TaskPhase::Running,
+        healthy: Some(true),
+        ready: true,
+        staged_at,
+    }
 }
 
 fn staging(id: &str, staged_at: i64) -> TaskView {
-    TaskView { id: id.into(), phase: TaskPhase::Staging, healthy: None, ready: false, staged_at }
+    TaskView {
+        id: id.into(),
+        phase: TaskPhase::Staging,
+        healthy: None,
+        ready: false,
+        staged_at,
+    }
 }
 
 #[test]
@@ -30,10 +45,15 @@ fn default_strategy_launches_all_then_kills_as_new_become_ready() {
         strategy: strategy(1.0, 1.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: true,
+        resident: false,
         old: &old,
         new: &[],
     });
-    assert_eq!(d.kill, Vec::<String>::new(), "minimumHealthCapacity 1 keeps every old task");
+    assert_eq!(
+        d.kill,
+        Vec::<String>::new(),
+        "minimumHealthCapacity 1 keeps every old task"
+    );
     assert_eq!(d.launch, 3);
     // one new task healthy and ready: exactly one old may go, the youngest
     let new = vec![running("n0", 10), staging("n1", 10), staging("n2", 10)];
@@ -42,6 +62,7 @@ fn default_strategy_launches_all_then_kills_as_new_become_ready() {
         strategy: strategy(1.0, 1.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: true,
+        resident: false,
         old: &old,
         new: &new,
     });
@@ -55,6 +76,7 @@ fn default_strategy_launches_all_then_kills_as_new_become_ready() {
         strategy: strategy(1.0, 1.0),
         kill_selection: KillSelection::OldestFirst,
         has_health_checks: true,
+        resident: false,
         old: &old,
         new: &not_ready,
     });
@@ -69,6 +91,7 @@ fn equal_min_and_max_allows_one_extra() {
         strategy: strategy(1.0, 0.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: false,
+        resident: false,
         old: &old,
         new: &[],
     });
@@ -85,6 +108,7 @@ fn zero_capacity_kills_everything_at_once() {
         strategy: strategy(0.0, 0.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: false,
+        resident: false,
         old: &old,
         new: &[],
     });
@@ -101,6 +125,7 @@ fn unhealthy_old_tasks_go_first() {
         strategy: strategy(0.5, 0.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: true,
+        resident: false,
         old: &old,
         new: &[],
     });
@@ -117,6 +142,7 @@ fn done_when_all_new_are_ready() {
         strategy: strategy(1.0, 1.0),
         kill_selection: KillSelection::YoungestFirst,
         has_health_checks: true,
+        resident: false,
         old: &[],
         new: &new,
     });
@@ -178,23 +204,33 @@ fn scale_up_launches_the_missing_count() {
 }
 
 /// Simulates a rolling restart: launched tasks become healthy+ready after `delay` rounds.
-fn simulate(n: u32, mhc: f64, moc: f64, delay: u32, hc: bool) -> Result<u32, TestCaseError> {
+fn simulate(
+    n: u32,
+    mhc: f64,
+    moc: f64,
+    delay: u32,
+    hc: bool,
+    resident: bool,
+) -> Result<u32, TestCaseError> {
     let strategy = strategy(mhc, moc);
     let min_h = min_healthy(n, &strategy);
-    let mut old: Vec<TaskView> = (0..n).map(|i| running(&format!("o{i}"), i as i64)).collect();
+    let mut old: Vec<TaskView> = (0..n)
+        .map(|i| running(&format!("o{i}"), i as i64))
+        .collect();
     // (task, rounds until ready)
     let mut new: Vec<(TaskView, u32)> = Vec::new();
     let mut next_id = 0;
     let limit = 4 * (n + 2) * (delay + 2);
     for round in 0..limit {
         let views: Vec<TaskView> = new.iter().map(|(t, _)| t.clone()).collect();
-        let healthy_before =
-            old.iter().filter(|t| t.is_healthy(hc)).count() + views.iter().filter(|t| t.is_replacement_ready(hc)).count();
+        let healthy_before = old.iter().filter(|t| t.is_healthy(hc)).count()
+            + views.iter().filter(|t| t.is_replacement_ready(hc)).count();
         let d = restart_step(&RestartInput {
             instances: n,
             strategy: strategy.clone(),
             kill_selection: KillSelection::YoungestFirst,
             has_health_checks: hc,
+            resident,
             old: &old,
             new: &views,
         });
@@ -202,16 +238,28 @@ fn simulate(n: u32, mhc: f64, moc: f64, delay: u32, hc: bool) -> Result<u32, Tes
             return Ok(round);
         }
         old.retain(|t| !d.kill.contains(&t.id));
-        let healthy_after =
-            old.iter().filter(|t| t.is_healthy(hc)).count() + views.iter().filter(|t| t.is_replacement_ready(hc)).count();
+        let healthy_after = old.iter().filter(|t| t.is_healthy(hc)).count()
+            + views.iter().filter(|t| t.is_replacement_ready(hc)).count();
         // never below minHealthy because of our kills
-        prop_assert!(healthy_after >= (min_h as usize).min(healthy_before), "round {round}: {healthy_after} < {min_h}");
+        let floor = if resident {
+            min_h.saturating_sub(1)
+        } else {
+            min_h
+        } as usize;
+        prop_assert!(
+            healthy_after >= floor.min(healthy_before),
+            "round {round}: {healthy_after} < {floor}"
+        );
         for _ in 0..d.launch {
             new.push((staging(&format!("n{next_id}"), 100 + next_id), delay));
             next_id += 1;
         }
         let alive = old.len() + new.len();
-        prop_assert!(alive as u32 <= d.max_capacity, "round {round}: {alive} alive > {}", d.max_capacity);
+        prop_assert!(
+            alive as u32 <= d.max_capacity,
+            "round {round}: {alive} alive > {}",
+            d.max_capacity
+        );
         prop_assert!(
             d.max_capacity <= max_capacity(n, &strategy) + 1,
             "the extra slot is at most one task"
@@ -227,7 +275,9 @@ fn simulate(n: u32, mhc: f64, moc: f64, delay: u32, hc: bool) -> Result<u32, Tes
             }
         }
     }
-    Err(TestCaseError::fail(format!("no termination within {limit} rounds")))
+    Err(TestCaseError::fail(format!(
+        "no termination within {limit} rounds"
+    )))
 }
 
 proptest! {
@@ -238,8 +288,11 @@ proptest! {
         moc in 0u32..=10,
         delay in 0u32..3,
         hc in any::<bool>(),
+        resident in any::<bool>(),
     ) {
-        simulate(n, mhc as f64 / 10.0, moc as f64 / 10.0, delay, hc)?;
+        // resident apps must have maximumOverCapacity 0 (validation)
+        let moc = if resident { 0 } else { moc };
+        simulate(n, mhc as f64 / 10.0, moc as f64 / 10.0, delay, hc, resident)?;
     }
 
     #[test]
@@ -255,4 +308,21 @@ proptest! {
         prop_assert_eq!(have - d.kill.len() as u32 + d.launch, n);
         prop_assert!(d.kill.is_empty() || d.launch == 0);
     }
+}
+
+#[test]
+fn resident_apps_kill_one_below_min_healthy_instead_of_overcommitting() {
+    let old: Vec<TaskView> = (0..3).map(|i| running(&format!("o{i}"), i)).collect();
+    let d = restart_step(&RestartInput {
+        instances: 3,
+        strategy: strategy(1.0, 0.0),
+        kill_selection: KillSelection::YoungestFirst,
+        has_health_checks: false,
+        resident: true,
+        old: &old,
+        new: &[],
+    });
+    assert_eq!(d.max_capacity, 3);
+    assert_eq!(d.kill, vec!["o2"]);
+    assert_eq!(d.launch, 1);
 }

@@ -20,11 +20,13 @@ fn task_ids_round_trip() {
 
 #[test]
 fn host_networking_env() {
-    let mut a = app(json!({"id": "/web/site", "cmd": "x", "cpus": 0.5, "mem": 64,
+    let mut a = app(
+        json!({"id": "/web/site", "cmd": "x", "cpus": 0.5, "mem": 64,
         "portDefinitions": [{"port": 0, "name": "http"}, {"port": 9000}],
         "labels": {"team": "web", "dcos.lb/port": "80", "x": "y".repeat(600)},
         "env": {"FOO": "bar", "PORT": "override", "PW": {"secret": "pw"}, "MISSING": {"secret": "none"}},
-        "secrets": {"pw": {"source": "/pw"}, "none": {"source": "/none"}}}));
+        "secrets": {"pw": {"source": "/pw"}, "none": {"source": "/none"}}}),
+    );
     a.version = Some("2026-01-01T00:00:00.000Z".into());
     let mut secrets = BTreeMap::new();
     secrets.insert("pw".to_string(), "s3cret".to_string());
@@ -38,22 +40,43 @@ fn host_networking_env() {
     let get = |k: &str| env.get(k).cloned();
     assert_eq!(get("PORT0").as_deref(), Some("31000"));
     assert_eq!(get("PORT1").as_deref(), Some("31001"));
-    assert_eq!(get("PORT_31000").as_deref(), Some("31000"), "dynamic ports are named by their value");
+    assert_eq!(
+        get("PORT_31000").as_deref(),
+        Some("31000"),
+        "dynamic ports are named by their value"
+    );
     assert_eq!(get("PORT_9000").as_deref(), Some("31001"));
     assert_eq!(get("PORT_HTTP").as_deref(), Some("31000"));
     assert_eq!(get("PORTS").as_deref(), Some("31000,31001"));
-    assert_eq!(get("PORT").as_deref(), Some("override"), "the app's env wins");
+    assert_eq!(
+        get("PORT").as_deref(),
+        Some("override"),
+        "the app's env wins"
+    );
     assert_eq!(get("HOST").as_deref(), Some("agent-1"));
     assert_eq!(get("MESOS_TASK_ID").as_deref(), Some("web_site.u1"));
     assert_eq!(get("MARATHON_APP_ID").as_deref(), Some("/web/site"));
-    assert_eq!(get("MARATHON_APP_VERSION").as_deref(), Some("2026-01-01T00:00:00.000Z"));
+    assert_eq!(
+        get("MARATHON_APP_VERSION").as_deref(),
+        Some("2026-01-01T00:00:00.000Z")
+    );
     assert_eq!(get("MARATHON_APP_RESOURCE_CPUS").as_deref(), Some("0.5"));
     assert_eq!(get("MARATHON_APP_RESOURCE_MEM").as_deref(), Some("64.0"));
     assert_eq!(get("MARATHON_APP_RESOURCE_DISK").as_deref(), Some("0.0"));
     assert_eq!(get("MARATHON_APP_RESOURCE_GPUS").as_deref(), Some("0"));
-    assert_eq!(get("MARATHON_APP_LABELS").as_deref(), Some("DCOS_LB_PORT TEAM"));
-    assert_eq!(get("MARATHON_APP_LABEL_DCOS_LB_PORT").as_deref(), Some("80"));
-    assert_eq!(get("MARATHON_APP_LABEL_X"), None, "values of 512+ chars are skipped");
+    assert_eq!(
+        get("MARATHON_APP_LABELS").as_deref(),
+        Some("DCOS_LB_PORT TEAM")
+    );
+    assert_eq!(
+        get("MARATHON_APP_LABEL_DCOS_LB_PORT").as_deref(),
+        Some("80")
+    );
+    assert_eq!(
+        get("MARATHON_APP_LABEL_X"),
+        None,
+        "values of 512+ chars are skipped"
+    );
     assert_eq!(get("FOO").as_deref(), Some("bar"));
     assert_eq!(get("PW").as_deref(), Some("s3cret"));
     assert_eq!(get("MISSING"), None);
@@ -61,12 +84,14 @@ fn host_networking_env() {
 
 #[test]
 fn bridge_networking_env_and_port_requests() {
-    let a = app(json!({"id": "/b", "networks": [{"mode": "container/bridge"}],
+    let a = app(
+        json!({"id": "/b", "networks": [{"mode": "container/bridge"}],
         "container": {"docker": {"image": "nginx:1.25"}, "portMappings": [
             {"containerPort": 80, "hostPort": 0, "name": "web"},
             {"containerPort": 443, "hostPort": 8443},
             {"containerPort": 0}
-        ]}}));
+        ]}}),
+    );
     let req = port_requests(&a);
     assert_eq!(req.len(), 3);
     assert_eq!((req[0].fixed, req[0].host_port), (None, true));
@@ -88,11 +113,19 @@ fn bridge_networking_env_and_port_requests() {
 
 #[test]
 fn container_only_ports_use_container_ports() {
-    let a = app(json!({"id": "/c", "networks": [{"mode": "container", "name": "dcos"}],
-        "container": {"docker": {"image": "nginx"}, "portMappings": [{"containerPort": 80}, {"containerPort": 0}]}}));
+    let a = app(
+        json!({"id": "/c", "networks": [{"mode": "container", "name": "dcos"}],
+        "container": {"docker": {"image": "nginx"}, "portMappings": [{"containerPort": 80}, {"containerPort": 0}]}}),
+    );
     let req = port_requests(&a);
     assert!(!req[0].host_port && !req[1].host_port);
-    let env = task_env(&TaskEnvInput { app: &a, task_id: "c.u", host: "h", host_ports: &[None, None], secret_values: &BTreeMap::new() });
+    let env = task_env(&TaskEnvInput {
+        app: &a,
+        task_id: "c.u",
+        host: "h",
+        host_ports: &[None, None],
+        secret_values: &BTreeMap::new(),
+    });
     assert_eq!(env["PORT0"], "80");
     assert_eq!(env["PORT1"], "1025");
     assert_eq!(env["PORT_1025"], "1025");
@@ -101,12 +134,20 @@ fn container_only_ports_use_container_ports() {
 
 #[test]
 fn require_ports_fixes_host_ports() {
-    let a = app(json!({"id": "/r", "cmd": "x", "requirePorts": true, "portDefinitions": [{"port": 8080}, {"port": 0}]}));
+    let a = app(
+        json!({"id": "/r", "cmd": "x", "requirePorts": true, "portDefinitions": [{"port": 8080}, {"port": 0}]}),
+    );
     let req = port_requests(&a);
     assert_eq!(req[0].fixed, Some(8080));
     assert_eq!(req[1].fixed, None);
     let no_ports = app(json!({"id": "/n", "cmd": "x", "portDefinitions": []}));
-    let env = task_env(&TaskEnvInput { app: &no_ports, task_id: "n.u", host: "h", host_ports: &[], secret_values: &BTreeMap::new() });
+    let env = task_env(&TaskEnvInput {
+        app: &no_ports,
+        task_id: "n.u",
+        host: "h",
+        host_ports: &[],
+        secret_values: &BTreeMap::new(),
+    });
     assert!(!env.contains_key("PORTS"));
     assert_eq!(env["MARATHON_APP_LABELS"], "");
 }
