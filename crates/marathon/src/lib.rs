@@ -50,6 +50,7 @@ pub mod group;
 mod num;
 pub mod path;
 pub mod plan;
+pub mod query;
 pub mod rolling;
 pub mod task;
 pub mod taskenv;
