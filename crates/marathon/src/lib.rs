@@ -47,6 +47,7 @@
 pub mod app;
 pub mod backoff;
 pub mod group;
+pub mod health;
 mod num;
 pub mod path;
 pub mod plan;
