@@ -41,7 +41,13 @@ pub struct CheckState {
 
 impl CheckState {
     /// Folds in one result: `Ok(())` for a pass, `Err(cause)` for a failure.
-    pub fn record(&mut self, check: &HealthCheck, task_started_ms: i64, now_ms: i64, result: Result<(), String>) -> HealthOutcome {
+    pub fn record(
+        &mut self,
+        check: &HealthCheck,
+        task_started_ms: i64,
+        now_ms: i64,
+        result: Result<(), String>,
+    ) -> HealthOutcome {
         let was_alive = self.has_result && self.alive;
         match result {
             Ok(()) => {
@@ -50,11 +56,18 @@ impl CheckState {
                 self.consecutive_failures = 0;
                 self.first_success_ms.get_or_insert(now_ms);
                 self.last_success_ms = Some(now_ms);
-                HealthOutcome { counted: true, alive_changed: !was_alive, failed: false, kill: false }
+                HealthOutcome {
+                    counted: true,
+                    alive_changed: !was_alive,
+                    failed: false,
+                    kill: false,
+                }
             }
             Err(cause) => {
                 let grace_ms = check.grace_period_seconds.max(0).saturating_mul(1000);
-                if self.first_success_ms.is_none() && now_ms < task_started_ms.saturating_add(grace_ms) {
+                if self.first_success_ms.is_none()
+                    && now_ms < task_started_ms.saturating_add(grace_ms)
+                {
                     return HealthOutcome::default();
                 }
                 let changed = !self.has_result || was_alive;
@@ -65,7 +78,12 @@ impl CheckState {
                 self.last_failure_cause = Some(cause);
                 let max = check.max_consecutive_failures;
                 let kill = max > 0 && i64::from(self.consecutive_failures) >= max;
-                HealthOutcome { counted: true, alive_changed: changed, failed: true, kill }
+                HealthOutcome {
+                    counted: true,
+                    alive_changed: changed,
+                    failed: true,
+                    kill,
+                }
             }
         }
     }
@@ -95,7 +113,12 @@ pub fn task_health(states: &[CheckState], n_checks: usize) -> Option<bool> {
     if states.iter().any(|s| s.has_result && !s.alive) {
         return Some(false);
     }
-    if states.len() >= n_checks && states.iter().take(n_checks).all(|s| s.has_result && s.alive) {
+    if states.len() >= n_checks
+        && states
+            .iter()
+            .take(n_checks)
+            .all(|s| s.has_result && s.alive)
+    {
         return Some(true);
     }
     None
@@ -109,7 +132,9 @@ pub fn next_check_due(check: &HealthCheck, task_started_ms: i64, last_run_ms: Op
     match last_run_ms {
         Some(last) => last.saturating_add(interval),
         None => match check.protocol {
-            HealthCheckProtocol::Http | HealthCheckProtocol::Https | HealthCheckProtocol::Tcp => task_started_ms,
+            HealthCheckProtocol::Http | HealthCheckProtocol::Https | HealthCheckProtocol::Tcp => {
+                task_started_ms
+            }
             _ => task_started_ms.saturating_add(check.delay_seconds.max(0).saturating_mul(1000)),
         },
     }

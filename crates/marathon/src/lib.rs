@@ -41,6 +41,13 @@
 //!   [`taskenv::app_id_of_task`], [`taskenv::port_requests`] (what the port allocator must
 //!   find) and [`taskenv::task_env`] (`PORT0`.., `PORT_<NAME>`, `PORTS`, HOST, MESOS_TASK_ID,
 //!   MARATHON_APP_* and the app's env).
+//! - [`health`]: [`health::CheckState`]`::record(check, started, now, result)` folds health
+//!   results (grace period, `maxConsecutiveFailures` → kill), `to_result(task_id)` gives the
+//!   `healthCheckResults` entry, [`health::task_health`] and [`health::next_check_due`].
+//! - [`query`]: `GET /v2/apps` filters ([`query::AppFilter`]: `cmd`, `id`, `label` selectors
+//!   `k`, `k==v`, `k!=v`, `k in (..)`, `k notin (..)`) and [`query::Embed`] parsing.
+//! - [`responses`]: Marathon's error bodies (404 app/group/task/deployment, 409 exists and
+//!   locked with `deployments`, 400 Invalid JSON, 422) and `{"deploymentId","version"}`.
 //! - [`task`]: task/health/failure JSON shapes for `/v2/tasks` with marathon-python's keys,
 //!   [`task::timestamp`]`(ms)` / [`task::parse_timestamp`] in Marathon's format.
 
@@ -52,6 +59,7 @@ mod num;
 pub mod path;
 pub mod plan;
 pub mod query;
+pub mod responses;
 pub mod rolling;
 pub mod task;
 pub mod taskenv;

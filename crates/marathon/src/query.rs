@@ -146,7 +146,11 @@ impl LabelSelector {
                 LabelTerm::Exists(unescape(t))
             };
             let key = match &term {
-                LabelTerm::Exists(k) | LabelTerm::Eq(k, _) | LabelTerm::NotEq(k, _) | LabelTerm::In(k, _) | LabelTerm::NotIn(k, _) => k,
+                LabelTerm::Exists(k)
+                | LabelTerm::Eq(k, _)
+                | LabelTerm::NotEq(k, _)
+                | LabelTerm::In(k, _)
+                | LabelTerm::NotIn(k, _) => k,
             };
             if key.is_empty() {
                 return Err(err());
@@ -171,7 +175,11 @@ pub struct AppFilter {
 }
 
 impl AppFilter {
-    pub fn new(cmd: Option<&str>, id: Option<&str>, label: Option<&str>) -> Result<Self, QueryError> {
+    pub fn new(
+        cmd: Option<&str>,
+        id: Option<&str>,
+        label: Option<&str>,
+    ) -> Result<Self, QueryError> {
         Ok(AppFilter {
             cmd: cmd.map(str::to_string),
             id: id.map(str::to_lowercase),
@@ -180,8 +188,13 @@ impl AppFilter {
     }
 
     pub fn matches(&self, app: &AppDefinition) -> bool {
-        self.cmd.as_ref().is_none_or(|c| app.cmd.as_deref().is_some_and(|x| x.contains(c.as_str())))
-            && self.id.as_ref().is_none_or(|i| app.id.to_string().to_lowercase().contains(i.as_str()))
+        self.cmd
+            .as_ref()
+            .is_none_or(|c| app.cmd.as_deref().is_some_and(|x| x.contains(c.as_str())))
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|i| app.id.to_string().to_lowercase().contains(i.as_str()))
             && self.label.as_ref().is_none_or(|l| l.matches(&app.labels))
     }
 }
@@ -203,7 +216,10 @@ impl Embed {
     pub fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, QueryError> {
         let mut e = Embed::default();
         for v in values {
-            let name = v.strip_prefix("apps.").or_else(|| v.strip_prefix("app.")).or_else(|| v.strip_prefix("group.apps."));
+            let name = v
+                .strip_prefix("apps.")
+                .or_else(|| v.strip_prefix("app."))
+                .or_else(|| v.strip_prefix("group.apps."));
             match name {
                 Some("tasks") => e.tasks = true,
                 Some("counts") => e.counts = true,

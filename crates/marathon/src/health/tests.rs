@@ -26,7 +26,9 @@ fn failures_in_the_grace_period_are_ignored_until_first_success() {
 fn kill_after_max_consecutive_failures() {
     let c = check(0, 3);
     let mut s = CheckState::default();
-    let kills: Vec<bool> = (0..4).map(|i| s.record(&c, 0, 1_000 * i, Err("x".into())).kill).collect();
+    let kills: Vec<bool> = (0..4)
+        .map(|i| s.record(&c, 0, 1_000 * i, Err("x".into())).kill)
+        .collect();
     assert_eq!(kills, vec![false, false, true, true]);
     s.record(&c, 0, 10_000, Ok(()));
     assert_eq!(s.consecutive_failures, 0);

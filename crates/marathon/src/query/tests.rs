@@ -1,7 +1,10 @@
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -25,7 +28,15 @@ fn selector_terms() {
 
 #[test]
 fn bad_selectors_are_rejected() {
-    for bad in ["", "env==prod,", "tier in (web", "tier in ()", "has space", "==x", "a in (x,)"] {
+    for bad in [
+        "",
+        "env==prod,",
+        "tier in (web",
+        "tier in ()",
+        "has space",
+        "==x",
+        "a in (x,)",
+    ] {
         let e = LabelSelector::parse(bad).unwrap_err();
         assert_eq!(e.to_string(), format!("Can not parse label selector {bad}"));
     }
@@ -35,11 +46,21 @@ fn bad_selectors_are_rejected() {
 fn app_filters() {
     let mut app = AppDefinition::new("/Prod/Web", "python3 -m http.server");
     app.labels = labels(&[("env", "prod")]);
-    assert!(AppFilter::new(Some("http.server"), None, None).unwrap().matches(&app));
-    assert!(!AppFilter::new(Some("nginx"), None, None).unwrap().matches(&app));
-    assert!(AppFilter::new(None, Some("PROD/w"), None).unwrap().matches(&app));
-    assert!(AppFilter::new(None, None, Some("env==prod")).unwrap().matches(&app));
-    assert!(!AppFilter::new(None, None, Some("env==dev")).unwrap().matches(&app));
+    assert!(AppFilter::new(Some("http.server"), None, None)
+        .unwrap()
+        .matches(&app));
+    assert!(!AppFilter::new(Some("nginx"), None, None)
+        .unwrap()
+        .matches(&app));
+    assert!(AppFilter::new(None, Some("PROD/w"), None)
+        .unwrap()
+        .matches(&app));
+    assert!(AppFilter::new(None, None, Some("env==prod"))
+        .unwrap()
+        .matches(&app));
+    assert!(!AppFilter::new(None, None, Some("env==dev"))
+        .unwrap()
+        .matches(&app));
     assert!(AppFilter::new(None, None, Some("env in (")).is_err());
 }
 
