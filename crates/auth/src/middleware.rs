@@ -215,8 +215,8 @@ impl IntoResponse for JoinTokenError {
             JoinTokenError::Missing => "ERR_MISSING_JOIN_TOKEN",
             JoinTokenError::Wrong => "ERR_INVALID_JOIN_TOKEN",
         };
-        // Not 401: agents do not log in, so no WWW-Authenticate challenge applies.
-        ApiError::new(StatusCode::FORBIDDEN, code, self.to_string()).into_response()
+        // 401 like the master's own agent routes, so agents see one status for "not admitted".
+        ApiError::new(StatusCode::UNAUTHORIZED, code, self.to_string()).into_response()
     }
 }
 

@@ -171,7 +171,7 @@ async fn agent_routes_need_the_join_token() {
     let f = fixture().await;
     let url = f.url("/internal/v1/agents/register");
     let r = f.http.post(&url).send().await.unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     assert_eq!(body(r).await["code"], "ERR_MISSING_JOIN_TOKEN");
     let r = f
         .http
@@ -180,7 +180,7 @@ async fn agent_routes_need_the_join_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     assert_eq!(body(r).await["code"], "ERR_INVALID_JOIN_TOKEN");
     // A user token is not a join token.
     let token = f.admin_token().await;
@@ -191,7 +191,7 @@ async fn agent_routes_need_the_join_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     let r = f
         .http
         .post(&url)
