@@ -107,23 +107,27 @@ pub fn index_entry(package: &Package, version: IndexVersion) -> Value {
 /// An index document of `version` for `packages`; with `dcos_release`, only the packages that
 /// release may use (and, before 1.10, the old double escaping of quotes in config strings).
 pub fn index_document(packages: &[Package], version: IndexVersion, dcos_release: Option<&str>) -> Value {
-    let old_escaping = dcos_release.is_some_and(|r| compare_releases(r, "1.10") == std::cmp::Ordering::Less);
     let entries: Vec<Value> = packages
         .iter()
         .filter(|p| dcos_release.is_none_or(|r| allowed_on(p, r)))
-        .map(|p| {
-            let mut e = index_entry(p, version);
-            if old_escaping {
-                if let Some(props) = e.get_mut("config").and_then(|c| c.get_mut("properties")) {
-                    escape_compat(props);
-                }
-            }
-            e
-        })
+        .map(|p| document_entry(p, version, dcos_release))
         .collect();
     let mut doc = Map::new();
     doc.insert("packages".into(), Value::Array(entries));
     Value::Object(doc)
+}
+
+/// The entry of `package` in a document of `version` for `dcos_release` (downgraded, and with
+/// the old escaping before 1.10).
+fn document_entry(package: &Package, version: IndexVersion, dcos_release: Option<&str>) -> Value {
+    let old_escaping = dcos_release.is_some_and(|r| compare_releases(r, "1.10") == std::cmp::Ordering::Less);
+    let mut e = index_entry(package, version);
+    if old_escaping {
+        if let Some(props) = e.get_mut("config").and_then(|c| c.get_mut("properties")) {
+            escape_compat(props);
+        }
+    }
+    e
 }
 
 /// Cosmos before DC/OS 1.10 unescaped stringified JSON once too often; the generator escaped
@@ -188,53 +192,91 @@ pub enum BuildError {
 }
 
 /// Writes `universe.json` (v5), `repo-empty-v3.json` and the `repo-up-to-<release>.json` files
-/// (each with a `.content_type` file) into `out_dir` (created if missing). Every document is
-/// checked against its index schema first; nothing is left in `out_dir` if one fails. Documents
-/// are produced one at a time (written to temporary names, renamed at the end), so memory stays
-/// near one document. Returns the paths of the JSON files written.
+/// (each with a `.content_type` file) into `out_dir` (created if missing). Every package entry
+/// is checked against its index schema; nothing is left in `out_dir` if one fails. Documents
+/// are streamed entry by entry to temporary names and renamed at the end, so memory stays near
+/// the loaded repository. Returns the paths of the JSON files written.
 pub fn build(repo: &Repository, out_dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
-    let mut plan: Vec<(String, IndexVersion, Option<&str>)> =
-        vec![("universe.json".into(), IndexVersion::V5, None), ("repo-empty-v3.json".into(), IndexVersion::V3, None)];
+    let mut plan: Vec<(String, IndexVersion, Option<&str>, bool)> = vec![
+        ("universe.json".into(), IndexVersion::V5, None, false),
+        ("repo-empty-v3.json".into(), IndexVersion::V3, None, true),
+    ];
     for (release, version) in DCOS_RELEASES {
-        plan.push((format!("repo-up-to-{release}.json"), version, Some(release)));
+        plan.push((format!("repo-up-to-{release}.json"), version, Some(release), false));
     }
     std::fs::create_dir_all(out_dir).map_err(|e| BuildError::Io(out_dir.to_path_buf(), e.to_string()))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = (|| {
-        for (file, version, release) in &plan {
-            let doc = if file == "repo-empty-v3.json" {
-                serde_json::json!({"packages": []})
-            } else {
-                repo.to_index(*version, *release)
-            };
-            let problems = validate_index(&doc, *version, file);
-            if !problems.is_empty() {
-                return Err(BuildError::Invalid(out_dir.join(file), problems));
-            }
-            let path = out_dir.join(file);
-            let tmp = out_dir.join(format!(".{file}.tmp"));
-            let f = std::fs::File::create(&tmp).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
-            let mut w = std::io::BufWriter::new(f);
-            serde_json::to_writer(&mut w, &doc).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
-            std::io::Write::flush(&mut w).map_err(|e| BuildError::Io(tmp.clone(), e.to_string()))?;
-            staged.push((tmp, path));
+    let mut result = Ok(());
+    for (file, version, release, empty) in &plan {
+        let tmp = out_dir.join(format!(".{file}.tmp"));
+        staged.push((tmp.clone(), out_dir.join(file)));
+        let packages: &[Package] = if *empty { &[] } else { repo.packages() };
+        result = write_document(&tmp, file, packages, *version, *release);
+        if result.is_err() {
+            break;
         }
-        Ok(())
-    })();
+    }
     if let Err(e) = result {
         for (tmp, _) in &staged {
             let _ = std::fs::remove_file(tmp);
         }
-        return Err(e);
+        return Err(e.into_build_error(out_dir));
     }
     let mut written = Vec::new();
-    for ((tmp, path), (file, version, _)) in staged.into_iter().zip(&plan) {
+    for ((tmp, path), (file, version, _, _)) in staged.into_iter().zip(&plan) {
         std::fs::rename(&tmp, &path).map_err(|e| BuildError::Io(path.clone(), e.to_string()))?;
         let ct = out_dir.join(file.replace(".json", ".content_type"));
         std::fs::write(&ct, version.content_type()).map_err(|e| BuildError::Io(ct.clone(), e.to_string()))?;
         written.push(path);
     }
     Ok(written)
+}
+
+enum WriteError {
+    Io(PathBuf, String),
+    Invalid(String, Vec<Problem>),
+}
+
+impl WriteError {
+    fn into_build_error(self, out_dir: &Path) -> BuildError {
+        match self {
+            WriteError::Io(p, e) => BuildError::Io(p, e),
+            WriteError::Invalid(file, problems) => BuildError::Invalid(out_dir.join(file), problems),
+        }
+    }
+}
+
+/// Streams one index document: `{"packages":[entry,...]}`, each entry validated first.
+fn write_document(
+    tmp: &Path,
+    file: &str,
+    packages: &[Package],
+    version: IndexVersion,
+    release: Option<&str>,
+) -> Result<(), WriteError> {
+    use std::io::Write;
+    let io = |e: std::io::Error| WriteError::Io(tmp.to_path_buf(), e.to_string());
+    let f = std::fs::File::create(tmp).map_err(io)?;
+    let mut w = std::io::BufWriter::new(f);
+    w.write_all(b"{\"packages\":[").map_err(io)?;
+    let mut first = true;
+    for (i, package) in packages.iter().filter(|p| release.is_none_or(|r| allowed_on(p, r))).enumerate() {
+        let entry = document_entry(package, version, release);
+        let problems: Vec<Problem> = schema::check(schema::SchemaKind::IndexEntry(version), &entry)
+            .into_iter()
+            .map(|(path, message)| Problem { file: file.into(), path: format!("/packages/{i}{}", path.trim_end_matches('/')), message })
+            .collect();
+        if !problems.is_empty() {
+            return Err(WriteError::Invalid(file.into(), problems));
+        }
+        if !first {
+            w.write_all(b",").map_err(io)?;
+        }
+        first = false;
+        serde_json::to_writer(&mut w, &entry).map_err(|e| WriteError::Io(tmp.to_path_buf(), e.to_string()))?;
+    }
+    w.write_all(b"]}").map_err(io)?;
+    w.flush().map_err(io)
 }
 
 #[cfg(test)]

@@ -253,15 +253,13 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
             problems.push(Problem::new(&path, "", format!("template does not parse: {msg}")));
         }
     }
-    if let Some(cfg) = &config {
-        // Compiled once here and kept for every render of this package.
-        let compiled = pkg.derived.0.validator.get_or_init(|| schema::compile_config(cfg).map(std::sync::Arc::new));
-        if let Err(msg) = compiled {
-            problems.push(Problem::new(&dir.join("config.json"), "", format!("not a valid draft-4 JSON Schema: {msg}")));
-        }
-    }
-
     if strict {
+        // Compiled schemas are big: only `validate` compiles them all; renders compile lazily.
+        if let Some(cfg) = &config {
+            if let Err(msg) = schema::compile_config(cfg) {
+                problems.push(Problem::new(&dir.join("config.json"), "", format!("not a valid draft-4 JSON Schema: {msg}")));
+            }
+        }
         let checks: [(&str, Option<&Value>, SchemaKind); 4] = [
             ("package.json", Some(&metadata), SchemaKind::Package(pv)),
             ("config.json", config.as_ref(), SchemaKind::Config),

@@ -36,6 +36,8 @@ pub enum SchemaKind {
     Command,
     /// A whole repository index of version v3, v4 or v5.
     Index(crate::IndexVersion),
+    /// One entry of the `packages` array of an index of version v3, v4 or v5.
+    IndexEntry(crate::IndexVersion),
 }
 
 struct Validators {
@@ -45,6 +47,7 @@ struct Validators {
     resource_v3: Validator,
     command: Validator,
     index: [Validator; 3],
+    index_entry: [Validator; 3],
 }
 
 fn parse(text: &str) -> Value {
@@ -80,6 +83,11 @@ fn package_schema(version: PackagingVersion) -> Value {
     schema
 }
 
+/// The schema of one `packages` item of an index schema (its `properties.packages.items`).
+fn entry_schema(repo_schema: &str) -> Value {
+    parse(repo_schema).pointer("/properties/packages/items").cloned().unwrap_or(Value::Bool(true))
+}
+
 fn validators() -> &'static Validators {
     static CELL: OnceLock<Validators> = OnceLock::new();
     CELL.get_or_init(|| Validators {
@@ -89,6 +97,11 @@ fn validators() -> &'static Validators {
         resource_v3: build(&parse(V3_RESOURCE_SCHEMA)),
         command: build(&parse(COMMAND_SCHEMA)),
         index: [build(&parse(V3_REPO_SCHEMA)), build(&parse(V4_REPO_SCHEMA)), build(&parse(V5_REPO_SCHEMA))],
+        index_entry: [
+            build(&entry_schema(V3_REPO_SCHEMA)),
+            build(&entry_schema(V4_REPO_SCHEMA)),
+            build(&entry_schema(V5_REPO_SCHEMA)),
+        ],
     })
 }
 
@@ -102,6 +115,7 @@ pub fn check(kind: SchemaKind, doc: &Value) -> Vec<(String, String)> {
         SchemaKind::Resource(_) => &v.resource_v3,
         SchemaKind::Command => &v.command,
         SchemaKind::Index(iv) => &v.index[iv as usize],
+        SchemaKind::IndexEntry(iv) => &v.index_entry[iv as usize],
     };
     errors(validator, doc)
 }

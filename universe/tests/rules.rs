@@ -195,3 +195,20 @@ fn index_documents_load_and_bad_ones_are_refused() {
     assert!(err.contains("no packages"), "{err}");
     let _: Value = empty.to_index(IndexVersion::V3, Some("1.8"));
 }
+
+#[test]
+fn build_refuses_a_package_the_index_schema_rejects_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let d = pkg_dir(&repo, "extra", 0);
+    let mut pj: Value = serde_json::from_str(&package_json("extra", "4.0")).unwrap();
+    pj["bogus"] = json!(true);
+    write(&d, "package.json", &pj.to_string());
+    write(&d, "marathon.json.mustache", r#"{"id": "x"}"#);
+    // Loading for use does not check schemas; build does.
+    let loaded = Repository::load_dir(&repo).unwrap();
+    let out = tmp.path().join("out");
+    let err = universe::index::build(&loaded, &out).unwrap_err().to_string();
+    assert!(err.contains("universe.json") && err.contains("/packages/0") && err.contains("bogus"), "{err}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "files left behind in {}", out.display());
+}
