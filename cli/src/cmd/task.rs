@@ -201,3 +201,6 @@ fn task_ended(client: &Client, task_id: &str) -> bool {
         .map(|t| t.completed || is_terminal(t.state()));
     ended.unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests;

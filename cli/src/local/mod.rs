@@ -494,7 +494,6 @@ pub fn active_agents(v: &Value) -> usize {
 
 /// Writes the CLI config for the local cluster and attaches it.
 fn attach_cli(dcos_dir: &DcosDir, state: &State, progress: &Progress) -> Result<String, LocalError> {
-    // A stale entry of an earlier cluster with this name (other id) would make it ambiguous.
     let (entry, _) = crate::setup::setup(
         dcos_dir,
         SetupOptions {
@@ -505,8 +504,10 @@ fn attach_cli(dcos_dir: &DcosDir, state: &State, progress: &Progress) -> Result<
         },
     )?;
     let mut entry = entry;
+    // A stale entry of an earlier local cluster at this URL (another cluster id, e.g. after
+    // its data was removed) goes; entries of other clusters are left alone.
     for other in dcos_dir.list()? {
-        if other.id != entry.id && other.name() == state.name {
+        if other.id != entry.id && other.config.url().as_deref() == Some(state.url.as_str()) {
             dcos_dir.remove(&other.id)?;
         }
     }
