@@ -32,7 +32,10 @@ fn run(dir: &Path, args: &[&str]) -> Duration {
         .expect("run dcos");
     let d = t.elapsed();
     if !o.status.success() {
-        eprintln!("dcos {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        eprintln!(
+            "dcos {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         std::process::exit(1);
     }
     d
@@ -46,7 +49,12 @@ fn summary(name: &str, mut v: Vec<Duration>) {
     v.sort();
     let med = v[v.len() / 2];
     let p90 = v[(v.len() * 9 / 10).min(v.len() - 1)];
-    println!("{name:<34} median {:>7.1} ms   p90 {:>7.1} ms   ({} runs)", ms(med), ms(p90), v.len());
+    println!(
+        "{name:<34} median {:>7.1} ms   p90 {:>7.1} ms   ({} runs)",
+        ms(med),
+        ms(p90),
+        v.len()
+    );
 }
 
 /// Largest resident set of any waited-for child so far, in MiB.
@@ -65,14 +73,20 @@ fn main() {
 
     let runs: Vec<Duration> = (0..30).map(|_| run(&dir, &["--version"])).collect();
     summary("dcos --version", runs);
-    println!("{:<34} {:.1} MiB", "peak RSS of dcos --version", children_max_rss_mib());
+    println!(
+        "{:<34} {:.1} MiB",
+        "peak RSS of dcos --version",
+        children_max_rss_mib()
+    );
 
     let Some(dcosd) = dcosd() else {
         println!("(no dcosd next to {}; build it with `cargo build --release -p dcos-server` for the cluster figures)", dcos().display());
         return;
     };
     let ports: Vec<u16> = {
-        let ls: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let ls: Vec<TcpListener> = (0..3)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
         ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
     };
     let cfg = tmp.path().join("config.yaml");
@@ -98,10 +112,19 @@ fn main() {
     summary("cluster up --agents 2 (to ready)", ups);
     summary("cluster down (and remove state)", downs);
     run(&dir, &["cluster", "up", "--config", &cfg_s]);
-    for args in [&["node", "list"][..], &["task", "list"], &["service", "list"], &["cluster", "list"]] {
+    for args in [
+        &["node", "list"][..],
+        &["task", "list"],
+        &["service", "list"],
+        &["cluster", "list"],
+    ] {
         let v: Vec<Duration> = (0..20).map(|_| run(&dir, args)).collect();
         summary(&format!("dcos {}", args.join(" ")), v);
     }
-    println!("{:<34} {:.1} MiB", "peak RSS of any dcos command", children_max_rss_mib());
+    println!(
+        "{:<34} {:.1} MiB",
+        "peak RSS of any dcos command",
+        children_max_rss_mib()
+    );
     run(&dir, &["cluster", "down", "--yes"]);
 }

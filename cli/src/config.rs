@@ -14,11 +14,26 @@ mod tests;
 
 /// The keys `dcos config set|show|unset` accept, with what each holds.
 pub const KEYS: &[(&str, &str)] = &[
-    ("core.dcos_url", "the cluster's entry point URL, e.g. http://127.0.0.1:5050"),
-    ("core.dcos_acs_token", "the authentication token sent as `Authorization: token=...`"),
-    ("core.ssl_verify", "`true`, `false`, or the path of a CA bundle for https"),
-    ("core.timeout", "HTTP request timeout in seconds (default 30)"),
-    ("cluster.name", "the cluster's name shown by `dcos cluster list`"),
+    (
+        "core.dcos_url",
+        "the cluster's entry point URL, e.g. http://127.0.0.1:5050",
+    ),
+    (
+        "core.dcos_acs_token",
+        "the authentication token sent as `Authorization: token=...`",
+    ),
+    (
+        "core.ssl_verify",
+        "`true`, `false`, or the path of a CA bundle for https",
+    ),
+    (
+        "core.timeout",
+        "HTTP request timeout in seconds (default 30)",
+    ),
+    (
+        "cluster.name",
+        "the cluster's name shown by `dcos cluster list`",
+    ),
 ];
 
 /// Default HTTP timeout when `core.timeout` is not set.
@@ -26,7 +41,9 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot find the home directory; set DCOS_DIR to the folder for the CLI's configuration")]
+    #[error(
+        "cannot find the home directory; set DCOS_DIR to the folder for the CLI's configuration"
+    )]
     NoHome,
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -52,7 +69,10 @@ pub enum ConfigError {
     NameTaken(String),
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ConfigError + 'a {
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> ConfigError + 'a {
     move |source| ConfigError::Io {
         action,
         path: path.to_path_buf(),
@@ -74,7 +94,10 @@ pub fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = fs::OpenOptions::new()
@@ -107,10 +130,12 @@ pub struct ClusterConfig {
 
 impl ClusterConfig {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.message().to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.message().to_string(),
+            })?;
         Ok(Self { table })
     }
 
@@ -168,7 +193,11 @@ impl ClusterConfig {
             }
             "core.timeout" => match value.trim().parse::<u32>() {
                 Ok(n) if n > 0 => toml::Value::Integer(i64::from(n)),
-                _ => return Err(invalid(format!("`{value}` is not a positive number of seconds"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "`{value}` is not a positive number of seconds"
+                    )))
+                }
             },
             _ => {
                 if value.is_empty() {
@@ -199,7 +228,9 @@ impl ClusterConfig {
             .and_then(|s| s.as_table_mut())
             .and_then(|s| s.remove(name));
         if removed.is_none() {
-            return Err(ConfigError::NotSet { key: key.to_string() });
+            return Err(ConfigError::NotSet {
+                key: key.to_string(),
+            });
         }
         Ok(())
     }
@@ -247,7 +278,10 @@ impl ClusterEntry {
     }
 
     pub fn save(&self) -> Result<(), ConfigError> {
-        write_private_file(&self.dir.join("dcos.toml"), self.config.to_toml().as_bytes())
+        write_private_file(
+            &self.dir.join("dcos.toml"),
+            self.config.to_toml().as_bytes(),
+        )
     }
 }
 
@@ -260,7 +294,9 @@ pub struct DcosDir {
 impl DcosDir {
     pub fn from_env() -> Result<Self, ConfigError> {
         if let Some(d) = std::env::var_os("DCOS_DIR").filter(|d| !d.is_empty()) {
-            return Ok(Self { root: PathBuf::from(d) });
+            return Ok(Self {
+                root: PathBuf::from(d),
+            });
         }
         match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
             Some(home) => Ok(Self {
@@ -323,7 +359,9 @@ impl DcosDir {
         }
         let by_name: Vec<_> = all.iter().filter(|c| c.name() == query).collect();
         let matches: Vec<_> = if by_name.is_empty() {
-            all.iter().filter(|c| !query.is_empty() && c.id.starts_with(query)).collect()
+            all.iter()
+                .filter(|c| !query.is_empty() && c.id.starts_with(query))
+                .collect()
         } else {
             by_name
         };
@@ -332,13 +370,21 @@ impl DcosDir {
             [one] => Ok((*one).clone()),
             many => Err(ConfigError::Ambiguous {
                 query: query.to_string(),
-                ids: many.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "),
+                ids: many
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
 
     /// Creates or replaces the config of cluster `id`.
-    pub fn save_cluster(&self, id: &str, config: ClusterConfig) -> Result<ClusterEntry, ConfigError> {
+    pub fn save_cluster(
+        &self,
+        id: &str,
+        config: ClusterConfig,
+    ) -> Result<ClusterEntry, ConfigError> {
         if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." {
             return Err(ConfigError::InvalidValue {
                 key: "cluster id".into(),
@@ -413,10 +459,12 @@ impl Target {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let attached = dir.attached()?;
         let env_url = match env("DCOS_URL") {
-            Some(u) => Some(normalize_url(&u).map_err(|message| ConfigError::InvalidValue {
-                key: "DCOS_URL".into(),
-                message,
-            })?),
+            Some(u) => Some(
+                normalize_url(&u).map_err(|message| ConfigError::InvalidValue {
+                    key: "DCOS_URL".into(),
+                    message,
+                })?,
+            ),
             None => None,
         };
         let (url, cfg) = match (env_url, attached) {

@@ -30,7 +30,11 @@ impl RemoteFile<'_> {
             q.push(("length", l.to_string()));
         }
         let v = self.client.get_json(&self.route, &q)?;
-        let data = v.get("data").and_then(Value::as_str).unwrap_or("").to_string();
+        let data = v
+            .get("data")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let off = v.get("offset").and_then(Value::as_u64).unwrap_or(0);
         Ok((data, off))
     }

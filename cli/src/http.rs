@@ -86,7 +86,8 @@ impl Client {
                     message,
                 };
                 let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
                 for c in certs {
                     b = b.add_root_certificate(c);
                 }
@@ -117,7 +118,10 @@ impl Client {
     }
 
     fn send(&self, method: &str, path: &str, rb: RequestBuilder) -> Result<Response, HttpError> {
-        let resp = self.with_auth(rb).send().map_err(|e| self.transport_error(e))?;
+        let resp = self
+            .with_auth(rb)
+            .send()
+            .map_err(|e| self.transport_error(e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);

@@ -13,7 +13,10 @@ pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// The IP of a Mesos `pid` like `slave(1)@10.0.0.2:5051`.
@@ -41,7 +44,10 @@ pub fn region_zone(v: &Value) -> (String, String) {
 
 /// A scalar resource (`cpus`, `mem`, `disk`) of a resources object.
 pub fn scalar(resources: Option<&Value>, key: &str) -> f64 {
-    resources.and_then(|r| r.get(key)).and_then(Value::as_f64).unwrap_or(0.0)
+    resources
+        .and_then(|r| r.get(key))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }
 
 /// A task with what the tables show about it.
@@ -81,7 +87,10 @@ pub struct State<'a> {
 
 impl<'a> State<'a> {
     pub fn new(doc: &'a Value) -> Self {
-        let agents = arr(doc, "slaves").iter().map(|s| (str_of(s, "id"), s)).collect();
+        let agents = arr(doc, "slaves")
+            .iter()
+            .map(|s| (str_of(s, "id"), s))
+            .collect();
         Self { doc, agents }
     }
 
@@ -95,9 +104,16 @@ impl<'a> State<'a> {
     }
 
     pub fn frameworks(&self, completed: bool) -> Vec<(&'a Value, bool)> {
-        let mut out: Vec<(&Value, bool)> = arr(self.doc, "frameworks").iter().map(|f| (f, false)).collect();
+        let mut out: Vec<(&Value, bool)> = arr(self.doc, "frameworks")
+            .iter()
+            .map(|f| (f, false))
+            .collect();
         if completed {
-            out.extend(arr(self.doc, "completed_frameworks").iter().map(|f| (f, true)));
+            out.extend(
+                arr(self.doc, "completed_frameworks")
+                    .iter()
+                    .map(|f| (f, true)),
+            );
         }
         out
     }
@@ -175,7 +191,13 @@ fn glob(pat: &str, s: &str) -> bool {
 pub fn is_terminal(state: &str) -> bool {
     matches!(
         state,
-        "TASK_FINISHED" | "TASK_FAILED" | "TASK_KILLED" | "TASK_LOST" | "TASK_ERROR" | "TASK_DROPPED" | "TASK_GONE"
+        "TASK_FINISHED"
+            | "TASK_FAILED"
+            | "TASK_KILLED"
+            | "TASK_LOST"
+            | "TASK_ERROR"
+            | "TASK_DROPPED"
+            | "TASK_GONE"
             | "TASK_GONE_BY_OPERATOR"
     )
 }

@@ -39,7 +39,10 @@ pub fn identify(client: &Client) -> Result<Identity, SetupError> {
         .get_json("/dcos-metadata/dcos-version.json", &[])
         .ok()
         .and_then(|v| v.get("version").and_then(Value::as_str).map(String::from));
-    Ok(Identity { cluster_id, version })
+    Ok(Identity {
+        cluster_id,
+        version,
+    })
 }
 
 /// Options of a setup.
@@ -72,7 +75,12 @@ pub fn setup(dir: &DcosDir, opts: SetupOptions) -> Result<(ClusterEntry, Identit
         None => config.name().unwrap_or_else(|| default_name(&url)),
     };
     // Another cluster entry with the same name would make the name ambiguous.
-    if opts.name.is_some() && dir.list()?.iter().any(|c| c.id != ident.cluster_id && c.name() == name) {
+    if opts.name.is_some()
+        && dir
+            .list()?
+            .iter()
+            .any(|c| c.id != ident.cluster_id && c.name() == name)
+    {
         return Err(ConfigError::NameTaken(name).into());
     }
     config.set("core.dcos_url", &url)?;
@@ -89,7 +97,10 @@ pub fn setup(dir: &DcosDir, opts: SetupOptions) -> Result<(ClusterEntry, Identit
     }
     let entry = dir.save_cluster(&ident.cluster_id, config)?;
     dir.attach(&entry.id)?;
-    let entry = ClusterEntry { attached: true, ..entry };
+    let entry = ClusterEntry {
+        attached: true,
+        ..entry
+    };
     Ok((entry, ident))
 }
 
@@ -98,11 +109,10 @@ fn default_name(url: &str) -> String {
     reqwest::Url::parse(url)
         .ok()
         .and_then(|u| {
-            u.host_str()
-                .map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_string(),
-                })
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
         })
         .unwrap_or_else(|| url.to_string())
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 /// Distinct free ports (all bound at once, then released).
 fn free_ports(n: usize) -> Vec<u16> {
-    let ls: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let ls: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
     ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
@@ -98,7 +100,11 @@ impl LocalCluster {
     }
 
     fn record(&self) -> Value {
-        let p = self.dcos_dir().join("local").join(&self.name).join("cluster.json");
+        let p = self
+            .dcos_dir()
+            .join("local")
+            .join(&self.name)
+            .join("cluster.json");
         serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_default()).unwrap_or(Value::Null)
     }
 
@@ -106,7 +112,12 @@ impl LocalCluster {
     fn recorded_pids(&self) -> Vec<(i32, u64)> {
         let r = self.record();
         let mut out = Vec::new();
-        for p in r["agents"].as_array().into_iter().flatten().chain(std::iter::once(&r["master"])) {
+        for p in r["agents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&r["master"]))
+        {
             if let (Some(pid), Some(st)) = (p["pid"].as_i64(), p["start_time"].as_u64()) {
                 out.push((pid as i32, st));
             }
@@ -149,7 +160,9 @@ fn alive(pid: i32, start_time: u64) -> bool {
 fn processes_with(needle: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmd).contains(needle) && pid != std::process::id() as i32 {
             if matches!(proc_stat(pid), Some((s, _)) if s != 'Z' && s != 'X') {
@@ -202,7 +215,14 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     let nodes = json(&c.ok(&["node", "list", "--json"]));
     assert_eq!(nodes.as_array().unwrap().len(), 2, "{nodes}");
     let table = c.ok(&["node", "list"]);
-    assert_eq!(table.lines().filter(|l| l.contains(" agent ") || l.ends_with(" agent")).count(), 2, "{table}");
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains(" agent ") || l.ends_with(" agent"))
+            .count(),
+        2,
+        "{table}"
+    );
     assert!(table.contains("master (leader)"), "{table}");
 
     // A task through the operator API; unique sleep argument to find its process later.
@@ -217,26 +237,49 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     );
     let task_id = task["id"].as_str().expect("task id").to_string();
 
-    wait_until(Duration::from_secs(30), "the task RUNNING in `dcos task list --json`", || {
-        let v = json(&c.ok(&["task", "list", "--json"]));
-        v.as_array()?
-            .iter()
-            .any(|t| t["id"] == task_id.as_str() && t["state"] == "TASK_RUNNING")
-            .then_some(())
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the task RUNNING in `dcos task list --json`",
+        || {
+            let v = json(&c.ok(&["task", "list", "--json"]));
+            v.as_array()?
+                .iter()
+                .any(|t| t["id"] == task_id.as_str() && t["state"] == "TASK_RUNNING")
+                .then_some(())
+        },
+    );
     let table = c.ok(&["task", "list"]);
     let header = table.lines().next().unwrap_or("");
-    assert!(header.starts_with("NAME") && header.contains("AGENT ID"), "{table}");
-    assert!(table.lines().any(|l| l.starts_with("e2e-hello") && l.contains(&task_id)), "{table}");
-    assert!(c.ok(&["task", "list", "nothing-matches-this"]).lines().count() == 1);
+    assert!(
+        header.starts_with("NAME") && header.contains("AGENT ID"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("e2e-hello") && l.contains(&task_id)),
+        "{table}"
+    );
+    assert!(
+        c.ok(&["task", "list", "nothing-matches-this"])
+            .lines()
+            .count()
+            == 1
+    );
 
-    let log = wait_until(Duration::from_secs(20), "the task's stdout in `dcos task log`", || {
-        let o = c.cmd(&["task", "log", &task_id]);
-        let s = String::from_utf8_lossy(&o.stdout).into_owned();
-        (o.status.success() && s.contains("hello-from-e2e")).then_some(s)
-    });
+    let log = wait_until(
+        Duration::from_secs(20),
+        "the task's stdout in `dcos task log`",
+        || {
+            let o = c.cmd(&["task", "log", &task_id]);
+            let s = String::from_utf8_lossy(&o.stdout).into_owned();
+            (o.status.success() && s.contains("hello-from-e2e")).then_some(s)
+        },
+    );
     assert!(!log.contains("to-stderr"), "{log}");
-    assert!(c.ok(&["task", "log", "e2e-hello", "stderr"]).contains("to-stderr"));
+    assert!(c
+        .ok(&["task", "log", "e2e-hello", "stderr"])
+        .contains("to-stderr"));
 
     let services = c.ok(&["service", "list"]);
     assert!(services.contains("dcos-tasks"), "{services}");
@@ -246,11 +289,18 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     let o = c.cmd(&["node", "log", "--mesos-id", &agent_id]);
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("cluster/logs/agent-"), "{}", c.show(&["node", "log"], &o));
+        assert!(
+            err.contains("cluster/logs/agent-"),
+            "{}",
+            c.show(&["node", "log"], &o)
+        );
     }
     let o = c.cmd(&["node", "log", "--mesos-id", "no-such-agent"]);
     assert_eq!(o.status.code(), Some(1), "{}", c.show(&["node", "log"], &o));
-    assert!(!processes_with(&marker).is_empty(), "the task's process should be running");
+    assert!(
+        !processes_with(&marker).is_empty(),
+        "the task's process should be running"
+    );
 
     // --follow prints output as it comes and returns once the task has ended.
     let ticker = post_task(
@@ -277,14 +327,24 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = wait_until(Duration::from_secs(30), "`dcos task log --follow` to end with its task", || {
-        child.try_wait().unwrap()
-    });
+    let status = wait_until(
+        Duration::from_secs(30),
+        "`dcos task log --follow` to end with its task",
+        || child.try_wait().unwrap(),
+    );
     let o = child.wait_with_output().unwrap();
     let followed = String::from_utf8_lossy(&o.stdout);
-    assert!(status.success(), "{}", c.show(&["task", "log", "--follow"], &o));
+    assert!(
+        status.success(),
+        "{}",
+        c.show(&["task", "log", "--follow"], &o)
+    );
     for i in 1..=6 {
-        assert_eq!(followed.matches(&format!("tick-{i}\n")).count(), 1, "tick-{i} once in:\n{followed}");
+        assert_eq!(
+            followed.matches(&format!("tick-{i}\n")).count(),
+            1,
+            "tick-{i} once in:\n{followed}"
+        );
     }
 
     // Down: no process of the cluster (master, agents, the task) survives; state is gone.
@@ -292,11 +352,23 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     let out = c.ok(&["cluster", "down", "--yes"]);
     assert!(out.contains("is down"), "{out}");
     for (pid, st) in &pids {
-        assert!(!alive(*pid, *st), "pid {pid} still runs after `dcos cluster down`");
+        assert!(
+            !alive(*pid, *st),
+            "pid {pid} still runs after `dcos cluster down`"
+        );
     }
-    assert!(processes_with(&marker).is_empty(), "the task's process survived `dcos cluster down`");
-    assert!(!c.tmp.path().join("cluster").exists(), "cluster folder left behind");
-    assert!(!c.dcos_dir().join("local/e2e-up").exists(), "cluster record left behind");
+    assert!(
+        processes_with(&marker).is_empty(),
+        "the task's process survived `dcos cluster down`"
+    );
+    assert!(
+        !c.tmp.path().join("cluster").exists(),
+        "cluster folder left behind"
+    );
+    assert!(
+        !c.dcos_dir().join("local/e2e-up").exists(),
+        "cluster record left behind"
+    );
     let clusters = json(&c.ok(&["cluster", "list", "--json"]));
     assert!(clusters.as_array().unwrap().is_empty(), "{clusters}");
     let o = c.cmd(&["node", "list"]);
@@ -316,10 +388,16 @@ fn keep_data_then_up_resumes_the_same_cluster() {
     for (pid, st) in &pids {
         assert!(!alive(*pid, *st), "pid {pid} still runs");
     }
-    assert!(c.tmp.path().join("cluster/master").is_dir(), "data removed despite --keep-data");
+    assert!(
+        c.tmp.path().join("cluster/master").is_dir(),
+        "data removed despite --keep-data"
+    );
     c.ok(&["cluster", "up", "--config", &cfg]);
     let clusters = json(&c.ok(&["cluster", "list", "--json"]));
-    assert_eq!(clusters[0]["cluster_id"], id1, "the master's store (and cluster id) was kept");
+    assert_eq!(
+        clusters[0]["cluster_id"], id1,
+        "the master's store (and cluster id) was kept"
+    );
     let nodes = json(&c.ok(&["node", "list", "--json"]));
     assert!(!nodes.as_array().unwrap().is_empty(), "{nodes}");
     c.ok(&["cluster", "down", "--yes"]);
@@ -332,7 +410,12 @@ fn a_port_in_use_is_refused_before_anything_starts() {
     let port: u16 = c.url.rsplit(':').next().unwrap().parse().unwrap();
     let _busy = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let o = c.cmd(&["cluster", "up", "--config", c.config.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", c.show(&["cluster", "up"], &o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        c.show(&["cluster", "up"], &o)
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("already in use"), "{err}");
     assert!(c.recorded_pids().is_empty());
@@ -345,16 +428,30 @@ fn an_agent_that_cannot_start_is_reported_and_nothing_is_left_running() {
     let yaml = yaml.replace("  count: 1\n", "  count: 1\n  resources: cpus:lots\n");
     std::fs::write(&c.config, yaml).unwrap();
     let o = c.cmd(&["cluster", "up", "--config", c.config.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", c.show(&["cluster", "up"], &o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        c.show(&["cluster", "up"], &o)
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     let last = err.lines().last().unwrap_or("");
-    assert!(last.starts_with("dcos: agent 0 exited during startup"), "{err}");
-    assert!(last.contains("cpus"), "the agent's own complaint is shown: {err}");
+    assert!(
+        last.starts_with("dcos: agent 0 exited during startup"),
+        "{err}"
+    );
+    assert!(
+        last.contains("cpus"),
+        "the agent's own complaint is shown: {err}"
+    );
     assert!(last.contains("agent-0.log"), "{err}");
     let pids = c.recorded_pids();
     assert_eq!(pids.len(), 2, "{}", c.record());
     for (pid, st) in &pids {
-        assert!(!alive(*pid, *st), "pid {pid} left running after a failed `up`");
+        assert!(
+            !alive(*pid, *st),
+            "pid {pid} left running after a failed `up`"
+        );
     }
     // `down` still cleans up the folders of the failed attempt.
     c.ok(&["cluster", "down", "--yes"]);

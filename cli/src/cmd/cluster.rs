@@ -14,7 +14,8 @@ use crate::output::{print, print_json, Table};
 use crate::prompt::confirm;
 use crate::setup::{setup, SetupOptions};
 
-const UP_HELP: &str = "Starts a master and N agents of `dcosd` on this machine in the background, waits until \
+const UP_HELP: &str =
+    "Starts a master and N agents of `dcosd` on this machine in the background, waits until \
      every agent is registered, writes the CLI configuration for the cluster and attaches it, \
      then prints the entry point URL. Running it again while the cluster runs changes nothing.\n\n\
      `dcosd` is looked for in DCOSD_BIN, next to `dcos`, then on PATH.\n\n\
@@ -107,8 +108,16 @@ pub enum Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args {
-        Args::Up { agents, config, name } => {
-            let out = local::up(UpOptions { config, agents, name })?;
+        Args::Up {
+            agents,
+            config,
+            name,
+        } => {
+            let out = local::up(UpOptions {
+                config,
+                agents,
+                name,
+            })?;
             if out.already_running {
                 print(&format!(
                     "Cluster `{}` is already running at {} ({} agents); the CLI is attached to it.\n",
@@ -127,7 +136,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Args::Down { name, config, keep_data, yes } => {
+        Args::Down {
+            name,
+            config,
+            keep_data,
+            yes,
+        } => {
             let out = local::down(
                 DownOptions {
                     name,
@@ -161,7 +175,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let ssl_verify = match (insecure, ca_certs) {
                 (true, _) => SslVerify::No,
                 (false, Some(p)) => {
-                    anyhow::ensure!(p.is_file(), "--ca-certs {} is not a file; give the path of a PEM CA bundle", p.display());
+                    anyhow::ensure!(
+                        p.is_file(),
+                        "--ca-certs {} is not a file; give the path of a PEM CA bundle",
+                        p.display()
+                    );
                     SslVerify::CaBundle(p)
                 }
                 (false, None) => SslVerify::Yes,
@@ -179,7 +197,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "Cluster `{}` ({}{}) is set up and attached.\n",
                 entry.name(),
                 entry.id,
-                ident.version.map(|v| format!(", version {v}")).unwrap_or_default()
+                ident
+                    .version
+                    .map(|v| format!(", version {v}"))
+                    .unwrap_or_default()
             ));
             Ok(())
         }
@@ -199,7 +220,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     print("No clusters are configured.\n");
                     return Ok(());
                 }
-                let q = format!("Remove all {} clusters from the CLI configuration?", list.len());
+                let q = format!(
+                    "Remove all {} clusters from the CLI configuration?",
+                    list.len()
+                );
                 anyhow::ensure!(yes || confirm(&q), "removing all clusters was not confirmed; nothing changed (pass --yes to skip the question)");
                 for c in &list {
                     dir.remove(&c.id)?;
@@ -217,7 +241,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let dir = DcosDir::from_env()?;
             local::spec::check_name(&new_name)?;
             let mut c = dir.find(&cluster)?;
-            if dir.list()?.iter().any(|o| o.id != c.id && o.name() == new_name) {
+            if dir
+                .list()?
+                .iter()
+                .any(|o| o.id != c.id && o.name() == new_name)
+            {
                 return Err(crate::config::ConfigError::NameTaken(new_name).into());
             }
             let old = c.name();
@@ -250,10 +278,14 @@ fn list(json: bool, only_attached: bool) -> anyhow::Result<()> {
                     let target = Target {
                         url,
                         token: c.config.get("core.dcos_acs_token").ok().flatten(),
-                        ssl_verify: SslVerify::parse(c.config.get("core.ssl_verify").ok().flatten().as_deref()),
+                        ssl_verify: SslVerify::parse(
+                            c.config.get("core.ssl_verify").ok().flatten().as_deref(),
+                        ),
                         timeout: Duration::from_secs(3),
                     };
-                    match Client::new(&target).and_then(|cl| cl.get_json("/dcos-metadata/dcos-version.json", &[])) {
+                    match Client::new(&target)
+                        .and_then(|cl| cl.get_json("/dcos-metadata/dcos-version.json", &[]))
+                    {
                         Ok(v) => (
                             "AVAILABLE".to_string(),
                             v.get("version").and_then(Value::as_str).map(String::from),
@@ -293,7 +325,11 @@ fn list(json: bool, only_attached: bool) -> anyhow::Result<()> {
     }
     let mut t = Table::new(&["NAME", "ID", "STATUS", "VERSION", "URL"]);
     for (c, (status, version)) in clusters.iter().zip(&probes) {
-        let name = if c.attached { format!("{}*", c.name()) } else { c.name() };
+        let name = if c.attached {
+            format!("{}*", c.name())
+        } else {
+            c.name()
+        };
         t.row([
             name,
             c.id.clone(),

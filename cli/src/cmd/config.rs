@@ -75,7 +75,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 None => {
                     let mut t = Table::new(&["PROPERTY", "VALUE"]);
                     for (k, v) in c.config.entries() {
-                        let v = if k == "core.dcos_acs_token" { "*".repeat(8) } else { v };
+                        let v = if k == "core.dcos_acs_token" {
+                            "*".repeat(8)
+                        } else {
+                            v
+                        };
                         t.row([k.to_string(), v]);
                     }
                     print(&t.render());

@@ -52,7 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn list(client: &Client, json: bool) -> anyhow::Result<()> {
     let slaves = client.get_json("/mesos/master/slaves", &[])?;
-    let agents = slaves.get("slaves").and_then(Value::as_array).cloned().unwrap_or_default();
+    let agents = slaves
+        .get("slaves")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if json {
         print_json(&Value::Array(agents));
         return Ok(());
@@ -86,10 +90,19 @@ fn list(client: &Client, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn log(client: &Client, mesos_id: Option<String>, lines: usize, follow: bool) -> anyhow::Result<()> {
+fn log(
+    client: &Client,
+    mesos_id: Option<String>,
+    lines: usize,
+    follow: bool,
+) -> anyhow::Result<()> {
     let mut local_log = None;
     let (route, path, what) = match &mesos_id {
-        None => ("/mesos/files/read.json".to_string(), "/master/log".to_string(), "the master".to_string()),
+        None => (
+            "/mesos/files/read.json".to_string(),
+            "/master/log".to_string(),
+            "the master".to_string(),
+        ),
         Some(id) => {
             let slaves = client.get_json("/mesos/master/slaves", &[])?;
             let agent = slaves
@@ -104,7 +117,11 @@ fn log(client: &Client, mesos_id: Option<String>, lines: usize, follow: bool) ->
                 .and_then(Value::as_u64)
                 .and_then(|p| u16::try_from(p).ok())
                 .and_then(|p| crate::local::local_agent_log(client.base_url(), p));
-            (format!("/agent/{id}/files/read.json"), "/slave/log".to_string(), format!("agent {id}"))
+            (
+                format!("/agent/{id}/files/read.json"),
+                "/slave/log".to_string(),
+                format!("agent {id}"),
+            )
         }
     };
     let file = RemoteFile {
@@ -129,7 +146,8 @@ fn log(client: &Client, mesos_id: Option<String>, lines: usize, follow: bool) ->
     let (text, end) = file.tail(lines).map_err(not_served)?;
     print(&text);
     if follow {
-        file.follow(end, Duration::from_secs(1), print, || false).map_err(not_served)?;
+        file.follow(end, Duration::from_secs(1), print, || false)
+            .map_err(not_served)?;
     }
     Ok(())
 }

@@ -35,13 +35,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let fws: Vec<(&Value, bool)> = state
         .frameworks(completed)
         .into_iter()
-        .filter(|(f, done)| *done || inactive || f.get("active").and_then(Value::as_bool).unwrap_or(true))
+        .filter(|(f, done)| {
+            *done || inactive || f.get("active").and_then(Value::as_bool).unwrap_or(true)
+        })
         .collect();
     if json {
-        print_json(&Value::Array(fws.iter().map(|(f, _)| (*f).clone()).collect()));
+        print_json(&Value::Array(
+            fws.iter().map(|(f, _)| (*f).clone()).collect(),
+        ));
         return Ok(());
     }
-    let mut t = Table::new(&["NAME", "HOST", "ACTIVE", "TASKS", "CPU", "MEM", "DISK", "ID"]);
+    let mut t = Table::new(&[
+        "NAME", "HOST", "ACTIVE", "TASKS", "CPU", "MEM", "DISK", "ID",
+    ]);
     for (f, done) in fws {
         let used = f.get("used_resources").or_else(|| f.get("resources"));
         let tasks = if done {

@@ -76,12 +76,19 @@ fn list(client: &Client, json: bool, completed: bool, filter: Option<&str>) -> a
         .filter(|t| filter.is_none_or(|f| task_matches(f, t.id(), t.name())))
         .collect();
     if json {
-        print_json(&Value::Array(tasks.iter().map(|t| t.task.clone()).collect()));
+        print_json(&Value::Array(
+            tasks.iter().map(|t| t.task.clone()).collect(),
+        ));
         return Ok(());
     }
-    let mut table = Table::new(&["NAME", "HOST", "USER", "STATE", "ID", "AGENT ID", "REGION", "ZONE"]);
+    let mut table = Table::new(&[
+        "NAME", "HOST", "USER", "STATE", "ID", "AGENT ID", "REGION", "ZONE",
+    ]);
     for t in &tasks {
-        let (region, zone) = state.agent(t.agent_id()).map(region_zone).unwrap_or_default();
+        let (region, zone) = state
+            .agent(t.agent_id())
+            .map(region_zone)
+            .unwrap_or_default();
         table.row([
             t.name().to_string(),
             state.agent_host(t.agent_id()).to_string(),
@@ -112,7 +119,9 @@ fn find_task<'a>(state: &State<'a>, query: &str, completed: bool) -> anyhow::Res
         matches.retain(|t| !t.completed);
     }
     match matches.as_slice() {
-        [] => anyhow::bail!("no task matches `{query}`; `dcos task list --completed` shows the tasks"),
+        [] => {
+            anyhow::bail!("no task matches `{query}`; `dcos task list --completed` shows the tasks")
+        }
         [one] => Ok((*one).clone()),
         many => {
             let ids: Vec<&str> = many.iter().take(5).map(|t| t.id()).collect();
@@ -128,15 +137,26 @@ fn find_task<'a>(state: &State<'a>, query: &str, completed: bool) -> anyhow::Res
 
 /// The sandbox directory of `task_id` in an agent's `/state.json`.
 pub fn sandbox_dir(agent_state: &Value, task_id: &str, executor_id: &str) -> Option<String> {
-    let list = |v: &Value, k: &str| v.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let has_task = |e: &Value| {
         ["tasks", "completed_tasks", "queued_tasks"]
             .iter()
             .flat_map(|k| list(e, k))
             .any(|t| str_of(&t, "id") == task_id)
     };
-    for fw in list(agent_state, "frameworks").iter().chain(list(agent_state, "completed_frameworks").iter()) {
-        for ex in list(fw, "executors").iter().chain(list(fw, "completed_executors").iter()) {
+    for fw in list(agent_state, "frameworks")
+        .iter()
+        .chain(list(agent_state, "completed_frameworks").iter())
+    {
+        for ex in list(fw, "executors")
+            .iter()
+            .chain(list(fw, "completed_executors").iter())
+        {
             let id = str_of(ex, "id");
             if has_task(ex) || id == task_id || (!executor_id.is_empty() && id == executor_id) {
                 let dir = str_of(ex, "directory");
@@ -149,12 +169,22 @@ pub fn sandbox_dir(agent_state: &Value, task_id: &str, executor_id: &str) -> Opt
     None
 }
 
-fn log(client: &Client, query: &str, stream: Stream, lines: usize, follow: bool, completed: bool) -> anyhow::Result<()> {
+fn log(
+    client: &Client,
+    query: &str,
+    stream: Stream,
+    lines: usize,
+    follow: bool,
+    completed: bool,
+) -> anyhow::Result<()> {
     let doc = client.get_json("/mesos/master/state.json", &[])?;
     let state = State::new(&doc);
     let task = find_task(&state, query, completed)?;
     let (task_id, agent_id) = (task.id().to_string(), task.agent_id().to_string());
-    anyhow::ensure!(!agent_id.is_empty(), "task {task_id} has not been placed on an agent yet; try again in a moment");
+    anyhow::ensure!(
+        !agent_id.is_empty(),
+        "task {task_id} has not been placed on an agent yet; try again in a moment"
+    );
     let agent_state = client
         .get_json(&format!("/agent/{agent_id}/state.json"), &[])
         .map_err(|e| anyhow::anyhow!("cannot read the state of agent {agent_id}, where task {task_id} ran ({e}); is the agent running?"))?;
@@ -170,9 +200,9 @@ fn log(client: &Client, query: &str, stream: Stream, lines: usize, follow: bool,
         route: format!("/agent/{agent_id}/files/read.json"),
         path: format!("{}/{name}", dir.trim_end_matches('/')),
     };
-    let (text, end) = file
-        .tail(lines)
-        .map_err(|e| anyhow::anyhow!("cannot read {name} of task {task_id} on agent {agent_id}: {e}"))?;
+    let (text, end) = file.tail(lines).map_err(|e| {
+        anyhow::anyhow!("cannot read {name} of task {task_id} on agent {agent_id}: {e}")
+    })?;
     print(&text);
     if follow {
         // Polls for new output; stops once the task has ended and everything is printed.

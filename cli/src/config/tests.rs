@@ -26,13 +26,22 @@ fn set_get_unset_round_trip_through_toml() {
     assert!(text.contains("[core]"), "{text}");
     assert!(text.contains("timeout = 12"), "{text}");
     let back = ClusterConfig::parse(&text, Path::new("x")).unwrap();
-    assert_eq!(back.get("core.dcos_url").unwrap().as_deref(), Some("http://10.0.0.1:5050"));
+    assert_eq!(
+        back.get("core.dcos_url").unwrap().as_deref(),
+        Some("http://10.0.0.1:5050")
+    );
     assert_eq!(back.get("core.timeout").unwrap().as_deref(), Some("12"));
-    assert_eq!(back.get("core.ssl_verify").unwrap().as_deref(), Some("false"));
+    assert_eq!(
+        back.get("core.ssl_verify").unwrap().as_deref(),
+        Some("false")
+    );
     let mut back = back;
     back.unset("core.timeout").unwrap();
     assert_eq!(back.get("core.timeout").unwrap(), None);
-    assert!(matches!(back.unset("core.timeout"), Err(ConfigError::NotSet { .. })));
+    assert!(matches!(
+        back.unset("core.timeout"),
+        Err(ConfigError::NotSet { .. })
+    ));
 }
 
 #[test]
@@ -62,13 +71,19 @@ fn bad_values_are_refused_and_change_nothing() {
 
 #[test]
 fn unknown_sections_survive_a_rewrite() {
-    let c = ClusterConfig::parse("[core]\ndcos_url = \"http://a\"\n[marathon]\nurl = \"x\"\n", Path::new("x")).unwrap();
+    let c = ClusterConfig::parse(
+        "[core]\ndcos_url = \"http://a\"\n[marathon]\nurl = \"x\"\n",
+        Path::new("x"),
+    )
+    .unwrap();
     assert!(c.to_toml().contains("[marathon]"));
 }
 
 #[test]
 fn broken_toml_names_the_file() {
-    let e = ClusterConfig::parse("[core\n", Path::new("/x/dcos.toml")).unwrap_err().to_string();
+    let e = ClusterConfig::parse("[core\n", Path::new("/x/dcos.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/x/dcos.toml"), "{e}");
 }
 
@@ -93,8 +108,10 @@ fn files_are_private_and_attach_is_exclusive() {
 #[test]
 fn find_by_id_name_or_unique_prefix() {
     let (_t, d) = dir();
-    d.save_cluster("abc-123", cfg("http://a:1", "alpha")).unwrap();
-    d.save_cluster("abd-456", cfg("http://b:1", "beta")).unwrap();
+    d.save_cluster("abc-123", cfg("http://a:1", "alpha"))
+        .unwrap();
+    d.save_cluster("abd-456", cfg("http://b:1", "beta"))
+        .unwrap();
     assert_eq!(d.find("alpha").unwrap().id, "abc-123");
     assert_eq!(d.find("abd-456").unwrap().id, "abd-456");
     assert_eq!(d.find("abc").unwrap().id, "abc-123");
@@ -125,7 +142,10 @@ fn target_needs_an_attached_cluster_or_dcos_url() {
     let t = Target::resolve(&d).unwrap();
     assert_eq!((t.url.as_str(), t.token), ("http://other:2", None));
     std::env::set_var("DCOS_ACS_TOKEN", "envtoken");
-    assert_eq!(Target::resolve(&d).unwrap().token.as_deref(), Some("envtoken"));
+    assert_eq!(
+        Target::resolve(&d).unwrap().token.as_deref(),
+        Some("envtoken")
+    );
     std::env::remove_var("DCOS_URL");
     std::env::remove_var("DCOS_ACS_TOKEN");
 }

@@ -58,9 +58,17 @@ pub enum LocalError {
         source: std::io::Error,
     },
     #[error("{what} exited during startup: {tail}; full log: {log}")]
-    Exited { what: String, tail: String, log: String },
+    Exited {
+        what: String,
+        tail: String,
+        log: String,
+    },
     #[error("{what} within {secs} s; see the logs in {logs}, or raise timeouts.startup_secs in config.yaml")]
-    StartTimeout { what: String, secs: u64, logs: String },
+    StartTimeout {
+        what: String,
+        secs: u64,
+        logs: String,
+    },
     #[error("local cluster `{name}` is only partly running; run `dcos cluster down --name {name} --keep-data` and then `dcos cluster up` again")]
     PartlyRunning { name: String },
     #[error("cannot {action} {path}: {source}")]
@@ -83,7 +91,10 @@ pub enum LocalError {
     NotConfirmed(String),
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LocalError + 'a {
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> LocalError + 'a {
     move |source| LocalError::Io {
         action,
         path: path.to_path_buf(),
@@ -111,10 +122,12 @@ pub struct State {
 impl State {
     pub fn load(path: &Path) -> Result<Option<Self>, LocalError> {
         match fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| LocalError::StateFile {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }),
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| LocalError::StateFile {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                }),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err("read", path)(e)),
         }
@@ -129,7 +142,11 @@ impl State {
     /// Folders whose appearance in a `dcosd` command line marks a process of this cluster
     /// (e.g. `dcosd supervise --spec <agent work dir>/...`, which outlives its agent).
     pub fn markers(&self) -> Vec<String> {
-        let mut m: Vec<String> = self.created_dirs.iter().map(|d| d.display().to_string()).collect();
+        let mut m: Vec<String> = self
+            .created_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
         m.push(self.dir.display().to_string());
         m.retain(|d| d.len() > 1);
         m
@@ -162,7 +179,9 @@ pub fn url_for(addr: SocketAddr) -> String {
 pub fn find_dcosd() -> Result<PathBuf, LocalError> {
     let is_exe = |p: &Path| {
         use std::os::unix::fs::PermissionsExt;
-        fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     };
     if let Some(p) = std::env::var_os("DCOSD_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -186,7 +205,9 @@ pub fn find_dcosd() -> Result<PathBuf, LocalError> {
         }
     }
     Err(LocalError::NoDcosd {
-        exe: exe.map(|e| e.display().to_string()).unwrap_or_else(|| "dcos".into()),
+        exe: exe
+            .map(|e| e.display().to_string())
+            .unwrap_or_else(|| "dcos".into()),
     })
 }
 
@@ -281,20 +302,32 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
             });
         }
         if alive > 0 {
-            return Err(LocalError::PartlyRunning { name: prev.name.clone() });
+            return Err(LocalError::PartlyRunning {
+                name: prev.name.clone(),
+            });
         }
     }
 
     check_free(plan.master_listen, "the master", "master.listen")?;
     for a in &plan.agents {
-        check_free(a.listen, &format!("agent {}", a.index), &format!("agents.nodes[{}].listen", a.index))?;
+        check_free(
+            a.listen,
+            &format!("agent {}", a.index),
+            &format!("agents.nodes[{}].listen", a.index),
+        )?;
     }
     let dcosd = find_dcosd()?;
 
     // Folders: remember the ones we create so `down` removes only those.
-    let mut created: Vec<PathBuf> = prev.as_ref().map(|p| p.created_dirs.clone()).unwrap_or_default();
+    let mut created: Vec<PathBuf> = prev
+        .as_ref()
+        .map(|p| p.created_dirs.clone())
+        .unwrap_or_default();
     let logs = plan.dir.join("logs");
-    let reg_dir = reg.parent().map(Path::to_path_buf).unwrap_or_else(|| plan.dir.clone());
+    let reg_dir = reg
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| plan.dir.clone());
     for d in [&reg_dir, &plan.dir, &logs, &plan.master_data_dir]
         .into_iter()
         .chain(plan.agents.iter().map(|a| &a.work_dir))
@@ -378,11 +411,12 @@ fn start(
         args.push(hb.to_string());
     }
     let master_log = logs.join("master.log");
-    let master = procs::spawn_detached(dcosd, &args, &master_log).map_err(|source| LocalError::Spawn {
-        what: "the master".into(),
-        program: dcosd.display().to_string(),
-        source,
-    })?;
+    let master =
+        procs::spawn_detached(dcosd, &args, &master_log).map_err(|source| LocalError::Spawn {
+            what: "the master".into(),
+            program: dcosd.display().to_string(),
+            source,
+        })?;
     state.master = Some(master.clone());
     state.save(reg)?;
 
@@ -430,11 +464,12 @@ fn start(
             args.push(attrs.to_string());
         }
         let log = logs.join(format!("agent-{}.log", a.index));
-        let rec = procs::spawn_detached(dcosd, &args, &log).map_err(|source| LocalError::Spawn {
-            what: format!("agent {}", a.index),
-            program: dcosd.display().to_string(),
-            source,
-        })?;
+        let rec =
+            procs::spawn_detached(dcosd, &args, &log).map_err(|source| LocalError::Spawn {
+                what: format!("agent {}", a.index),
+                program: dcosd.display().to_string(),
+                source,
+            })?;
         state.agents.push(rec);
         state.agent_listen.push(a.listen.to_string());
         state.save(reg)?;
@@ -493,7 +528,11 @@ pub fn active_agents(v: &Value) -> usize {
 }
 
 /// Writes the CLI config for the local cluster and attaches it.
-fn attach_cli(dcos_dir: &DcosDir, state: &State, progress: &Progress) -> Result<String, LocalError> {
+fn attach_cli(
+    dcos_dir: &DcosDir,
+    state: &State,
+    progress: &Progress,
+) -> Result<String, LocalError> {
     let (entry, _) = crate::setup::setup(
         dcos_dir,
         SetupOptions {
@@ -513,7 +552,10 @@ fn attach_cli(dcos_dir: &DcosDir, state: &State, progress: &Progress) -> Result<
     }
     entry.config.set("cluster.name", &state.name)?;
     entry.save()?;
-    progress.line(&format!("CLI attached to cluster `{}` ({})", state.name, entry.id));
+    progress.line(&format!(
+        "CLI attached to cluster `{}` ({})",
+        state.name, entry.id
+    ));
     Ok(entry.id)
 }
 
@@ -551,7 +593,10 @@ fn choose(dcos_dir: &DcosDir, name: Option<String>) -> Result<(PathBuf, State), 
     }
     if found.len() > 1 {
         let attached = dcos_dir.attached()?.map(|c| c.name());
-        if let Some(pos) = found.iter().position(|(_, s)| Some(&s.name) == attached.as_ref()) {
+        if let Some(pos) = found
+            .iter()
+            .position(|(_, s)| Some(&s.name) == attached.as_ref())
+        {
             return Ok(found.swap_remove(pos));
         }
         let mut names: Vec<_> = found.iter().map(|(_, s)| s.name.clone()).collect();
@@ -584,7 +629,11 @@ pub fn down(opts: DownOptions, confirm: impl Fn(&str) -> bool) -> Result<DownOut
     if running > 0 {
         progress.step(&format!("stopping {running} processes of `{}`", state.name));
     }
-    let left = procs::stop_all(&state.procs(), &state.markers(), Duration::from_secs(state.stop_grace_secs));
+    let left = procs::stop_all(
+        &state.procs(),
+        &state.markers(),
+        Duration::from_secs(state.stop_grace_secs),
+    );
     progress.finish();
     if !left.is_empty() {
         let pids: Vec<String> = left.iter().map(|p| p.to_string()).collect();
@@ -593,7 +642,9 @@ pub fn down(opts: DownOptions, confirm: impl Fn(&str) -> bool) -> Result<DownOut
     // The CLI config entry of this cluster goes; the CLI is no longer attached to it.
     for c in dcos_dir.list()? {
         let same_id = state.cluster_id.as_deref() == Some(c.id.as_str());
-        if same_id || (c.name() == state.name && c.config.url().as_deref() == Some(state.url.as_str())) {
+        if same_id
+            || (c.name() == state.name && c.config.url().as_deref() == Some(state.url.as_str()))
+        {
             dcos_dir.remove(&c.id)?;
         }
     }

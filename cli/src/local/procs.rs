@@ -207,7 +207,11 @@ pub fn stop_all(procs: &[&ProcRecord], markers: &[String], grace: Duration) -> V
         for p in &targets {
             reap(p.pid);
         }
-        let left: Vec<i32> = targets.iter().filter(|p| p.alive()).map(|p| p.pid).collect();
+        let left: Vec<i32> = targets
+            .iter()
+            .filter(|p| p.alive())
+            .map(|p| p.pid)
+            .collect();
         if left.is_empty() || Instant::now() >= deadline {
             return left;
         }

@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {message}; see `dcos cluster up --help` or docs/cluster-config.md for the fields")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: {message}; see `dcos cluster up --help` or docs/cluster-config.md for the fields"
+    )]
     Parse { path: PathBuf, message: String },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -150,7 +155,10 @@ impl ClusterSpec {
 
     /// The cluster's name (checked to be usable as a folder name).
     pub fn name(&self) -> Result<String, SpecError> {
-        let name = self.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_string());
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NAME.to_string());
         check_name(&name)?;
         Ok(name)
     }
@@ -167,7 +175,10 @@ impl ClusterSpec {
             a.nodes.len() as u32
         });
         if count == 0 || count > MAX_AGENTS {
-            return Err(invalid("agents.count", format!("{count} is not between 1 and {MAX_AGENTS}")));
+            return Err(invalid(
+                "agents.count",
+                format!("{count} is not between 1 and {MAX_AGENTS}"),
+            ));
         }
         if a.nodes.len() > count as usize {
             return Err(invalid(
@@ -178,10 +189,12 @@ impl ClusterSpec {
         if a.ports_per_agent == 0 {
             return Err(invalid("agents.ports_per_agent", "must be at least 1"));
         }
-        let host: std::net::IpAddr = a
-            .listen_host
-            .parse()
-            .map_err(|_| invalid("agents.listen_host", format!("`{}` is not an IP address", a.listen_host)))?;
+        let host: std::net::IpAddr = a.listen_host.parse().map_err(|_| {
+            invalid(
+                "agents.listen_host",
+                format!("`{}` is not an IP address", a.listen_host),
+            )
+        })?;
         let mut agents = Vec::new();
         for i in 0..count as usize {
             let node = a.nodes.get(i).cloned().unwrap_or_default();
@@ -190,8 +203,12 @@ impl ClusterSpec {
                 Some(l) => parse_addr(&field("listen"), l)?,
                 None => {
                     let port = u32::from(a.first_port) + i as u32;
-                    let port = u16::try_from(port)
-                        .map_err(|_| invalid("agents.first_port", format!("agent {i} would listen on port {port}")))?;
+                    let port = u16::try_from(port).map_err(|_| {
+                        invalid(
+                            "agents.first_port",
+                            format!("agent {i} would listen on port {port}"),
+                        )
+                    })?;
                     SocketAddr::new(host, port)
                 }
             };
@@ -212,7 +229,10 @@ impl ClusterSpec {
             agents.push(AgentPlan {
                 index: i,
                 listen,
-                work_dir: node.work_dir.clone().unwrap_or_else(|| dir.join(format!("agent-{i}"))),
+                work_dir: node
+                    .work_dir
+                    .clone()
+                    .unwrap_or_else(|| dir.join(format!("agent-{i}"))),
                 resources: node.resources.clone().or_else(|| a.resources.clone()),
                 attributes: node.attributes.clone().or_else(|| a.attributes.clone()),
                 ports,
@@ -230,7 +250,10 @@ impl ClusterSpec {
                 if ag.listen.port() == other.listen.port() {
                     return Err(invalid(
                         format!("agent {j} listen"),
-                        format!("agents {i} and {j} both listen on port {}", ag.listen.port()),
+                        format!(
+                            "agents {i} and {j} both listen on port {}",
+                            ag.listen.port()
+                        ),
                     ));
                 }
                 if ag.ports.0 <= other.ports.1 && other.ports.0 <= ag.ports.1 {
@@ -249,11 +272,18 @@ impl ClusterSpec {
             return Err(invalid("timeouts.startup_secs", "must be at least 1"));
         }
         if t.agent_heartbeat_secs == Some(0) {
-            return Err(invalid("timeouts.agent_heartbeat_secs", "must be at least 1"));
+            return Err(invalid(
+                "timeouts.agent_heartbeat_secs",
+                "must be at least 1",
+            ));
         }
         Ok(Plan {
             name,
-            master_data_dir: self.master.data_dir.clone().unwrap_or_else(|| dir.join("master")),
+            master_data_dir: self
+                .master
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| dir.join("master")),
             dir,
             master_listen,
             agents,
@@ -268,14 +298,18 @@ impl ClusterSpec {
 pub fn check_name(name: &str) -> Result<(), SpecError> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         && !name.starts_with('.');
     if ok {
         Ok(())
     } else {
         Err(invalid(
             "name",
-            format!("`{name}` must be 1-63 letters, digits, `-`, `_` or `.`, not starting with `.`"),
+            format!(
+                "`{name}` must be 1-63 letters, digits, `-`, `_` or `.`, not starting with `.`"
+            ),
         ))
     }
 }
@@ -292,8 +326,17 @@ fn parse_addr(field: &str, v: &str) -> Result<SocketAddr, SpecError> {
 }
 
 fn parse_range(field: &str, v: &str) -> Result<(u16, u16), SpecError> {
-    let bad = || invalid(field, format!("`{v}` is not a port range FIRST-LAST (e.g. 31000-31999)"));
-    let (a, b) = v.trim().trim_matches(['[', ']']).split_once('-').ok_or_else(bad)?;
+    let bad = || {
+        invalid(
+            field,
+            format!("`{v}` is not a port range FIRST-LAST (e.g. 31000-31999)"),
+        )
+    };
+    let (a, b) = v
+        .trim()
+        .trim_matches(['[', ']'])
+        .split_once('-')
+        .ok_or_else(bad)?;
     let a: u16 = a.trim().parse().map_err(|_| bad())?;
     let b: u16 = b.trim().parse().map_err(|_| bad())?;
     if a == 0 || a > b {
@@ -329,7 +372,12 @@ impl AgentPlan {
     /// The `--resources` value: the configured resources plus this agent's port range.
     pub fn resources_arg(&self) -> String {
         let ports = format!("ports:[{}-{}]", self.ports.0, self.ports.1);
-        match self.resources.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        match self
+            .resources
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
             Some(r) if r.split(';').any(|kv| kv.trim_start().starts_with("ports")) => r.to_string(),
             Some(r) => format!("{};{ports}", r.trim_end_matches(';')),
             None => ports,

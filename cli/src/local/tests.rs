@@ -29,7 +29,10 @@ fn the_documented_example_parses() {
     assert_eq!(plan.agents.len(), 3);
     assert_eq!(plan.agents[1].listen.to_string(), "127.0.0.1:6051");
     assert_eq!(plan.agents[1].ports, (40000, 40099));
-    assert_eq!(plan.agents[1].resources_arg(), "cpus:1;mem:1024;ports:[40000-40099]");
+    assert_eq!(
+        plan.agents[1].resources_arg(),
+        "cpus:1;mem:1024;ports:[40000-40099]"
+    );
     assert_eq!(plan.agents[0].attributes.as_deref(), Some("rack:r1;zone:a"));
     assert_eq!(plan.agents[2].attributes.as_deref(), Some("rack:r1"));
     assert_eq!(plan.agents[2].listen.to_string(), "127.0.0.1:5053");
@@ -38,12 +41,16 @@ fn the_documented_example_parses() {
 
 #[test]
 fn unknown_fields_are_an_error_naming_the_field() {
-    let e = parse("name: x\nmaster:\n  listn: 127.0.0.1:1\n").unwrap_err().to_string();
+    let e = parse("name: x\nmaster:\n  listn: 127.0.0.1:1\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("listn"), "{e}");
     assert!(e.contains("config.yaml"), "{e}");
     let e = parse("agent_count: 3\n").unwrap_err().to_string();
     assert!(e.contains("agent_count"), "{e}");
-    let e = parse("agents:\n  nodes:\n    - cpu: 2\n").unwrap_err().to_string();
+    let e = parse("agents:\n  nodes:\n    - cpu: 2\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cpu"), "{e}");
 }
 
@@ -57,7 +64,10 @@ fn bad_values_are_refused_with_the_field() {
         ("agents:\n  first_port: 5050\n", "uses the master's port"),
         ("agents:\n  ports_per_agent: 0\n", "ports_per_agent"),
         ("agents:\n  ports_start: 65000\n", "65535"),
-        ("agents:\n  count: 2\n  nodes: [{ports: 32500-32600}]\n", "overlapping"),
+        (
+            "agents:\n  count: 2\n  nodes: [{ports: 32500-32600}]\n",
+            "overlapping",
+        ),
         ("agents:\n  nodes: [{ports: 9-1}]\n", "port range"),
         ("name: ../evil\n", "name"),
         ("timeouts:\n  startup_secs: 0\n", "startup_secs"),
@@ -111,7 +121,10 @@ fn detached_processes_are_stopped_with_their_children() {
     // A shell that ignores SIGTERM and has a child: needs the SIGKILL path and the family walk.
     let rec = procs::spawn_detached(
         Path::new("/bin/sh"),
-        &["-c".into(), "trap '' TERM; sleep 300 & echo started; wait".into()],
+        &[
+            "-c".into(),
+            "trap '' TERM; sleep 300 & echo started; wait".into(),
+        ],
         &log,
     )
     .unwrap();
@@ -121,7 +134,11 @@ fn detached_processes_are_stopped_with_their_children() {
     }
     let family = procs::family(&[&rec], &[]);
     assert!(family.len() >= 2, "{family:?}");
-    assert_eq!(procs::stat(rec.pid).unwrap().session, rec.pid, "own session");
+    assert_eq!(
+        procs::stat(rec.pid).unwrap().session,
+        rec.pid,
+        "own session"
+    );
     let left = procs::stop_all(&[&rec], &[], Duration::from_millis(300));
     assert!(left.is_empty(), "{left:?}");
     assert!(family.iter().all(|p| !p.alive()), "{family:?}");
@@ -159,5 +176,8 @@ fn active_agents_are_counted() {
 #[test]
 fn the_documented_example_is_the_one_in_docs() {
     let doc = include_str!("../../../docs/cluster-config.md");
-    assert!(doc.contains(EXAMPLE), "docs/cluster-config.md and spec::EXAMPLE differ");
+    assert!(
+        doc.contains(EXAMPLE),
+        "docs/cluster-config.md and spec::EXAMPLE differ"
+    );
 }

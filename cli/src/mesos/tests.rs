@@ -36,7 +36,10 @@ fn agent_host_region_zone_and_ip() {
     assert_eq!(s.agent_host("nope"), "");
     let a = s.agent("A1").unwrap();
     assert_eq!(region_zone(a), ("eu".to_string(), "eu-1".to_string()));
-    assert_eq!(pid_ip("slave(1)@10.0.0.2:5051").as_deref(), Some("10.0.0.2"));
+    assert_eq!(
+        pid_ip("slave(1)@10.0.0.2:5051").as_deref(),
+        Some("10.0.0.2")
+    );
     assert_eq!(pid_ip("nonsense"), None);
 }
 

@@ -46,17 +46,31 @@ impl Env {
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "dcos {args:?} failed\n{}", show(&o, self.tmp.path()));
+        assert!(
+            o.status.success(),
+            "dcos {args:?} failed\n{}",
+            show(&o, self.tmp.path())
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// Runs and asserts exit code 1 with one `dcos: ...` line on stderr; returns that line.
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert_eq!(o.status.code(), Some(1), "dcos {args:?} should exit 1\n{}", show(&o, self.tmp.path()));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "dcos {args:?} should exit 1\n{}",
+            show(&o, self.tmp.path())
+        );
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "one error line expected\n{}", show(&o, self.tmp.path()));
+        assert_eq!(
+            lines.len(),
+            1,
+            "one error line expected\n{}",
+            show(&o, self.tmp.path())
+        );
         assert!(lines[0].starts_with("dcos: "), "{err}");
         assert!(!err.contains("panicked"), "{err}");
         lines[0].to_string()
@@ -75,7 +89,11 @@ pub fn show(o: &Output, dir: &Path) -> String {
 
 /// A port nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Answers each request with `route(method, path_and_query) -> (status, json body)`.
