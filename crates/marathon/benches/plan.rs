@@ -119,6 +119,43 @@ fn main() {
         p.steps.len(),
         p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
     );
+    // 1,000 apps directly in the root group (the common flat layout)
+    let flat = time("put_app 1,000 top-level apps into the root", runs, || {
+        let mut root = Group::empty_root();
+        for i in 0..1000 {
+            let mut app =
+                dcos_marathon::app::AppDefinition::new(&format!("/flat-{i}"), "sleep 1000");
+            app.stamp_version(None, "V");
+            root.put_app(app).expect("fresh id");
+        }
+        root
+    });
+    time("find_app x1,000 in a flat root of 1,000 apps", runs, || {
+        (0..1000)
+            .filter(|i| {
+                flat.find_app(&PathId::parse(&format!("/flat-{i}")))
+                    .is_some()
+            })
+            .count()
+    });
+    let p = time("plan: deploy 1,000 top-level apps", runs, || {
+        plan(&empty, &flat, "d", "V", &none).expect("plan")
+    });
+    println!(
+        "    -> {} steps, {} actions",
+        p.steps.len(),
+        p.steps.iter().map(|s| s.actions.len()).sum::<usize>()
+    );
+    time(
+        "GET /v2/apps JSON of 1,000 apps (to_json per app)",
+        runs,
+        || {
+            flat.transitive_apps()
+                .values()
+                .map(|a| a.to_json().to_string().len())
+                .sum::<usize>()
+        },
+    );
     time(
         "serialize /v2/deployments entry of the restart plan",
         runs,

@@ -35,8 +35,8 @@ pub enum GroupError {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Group {
     pub id: PathId,
-    pub apps: BTreeMap<PathId, AppDefinition>,
-    pub groups: BTreeMap<PathId, Group>,
+    pub apps: IdMap<AppDefinition>,
+    pub groups: IdMap<Group>,
     /// Resolved (absolute) dependency ids.
     pub dependencies: Vec<PathId>,
     pub version: Option<String>,
@@ -197,7 +197,7 @@ impl Group {
     }
 
     fn collect_apps<'a>(&'a self, out: &mut BTreeMap<PathId, &'a AppDefinition>) {
-        for (id, a) in &self.apps {
+        for (id, a) in self.apps.iter() {
             out.insert(id.clone(), a);
         }
         for g in self.groups.values() {
@@ -247,10 +247,16 @@ impl Group {
         }
         // `id` is below self: find or create the child on the way.
         let depth = self.id.segments().len() + 1;
-        let child_id = PathId::from_segments(id.segments()[..depth].iter().cloned());
+        let Some(prefix) = id
+            .segments()
+            .get(..depth)
+            .filter(|_| id.starts_with(&self.id))
+        else {
+            return self;
+        };
+        let child_id = PathId::from_segments(prefix.iter().cloned());
         self.groups
-            .entry(child_id.clone())
-            .or_insert_with(|| Group::empty(child_id))
+            .get_or_insert_with(child_id.clone(), || Group::empty(child_id))
             .ensure_group(id)
     }
 
@@ -414,6 +420,85 @@ impl Group {
         for g in self.groups.values_mut() {
             g.stamp_rec(prev, now);
         }
+    }
+}
+
+/// An insertion-ordered map keyed by id: apps and groups keep the order they were given in
+/// (so violation paths like `/apps(2)` point at the right element); replacing keeps the
+/// position, new entries go last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdMap<T> {
+    entries: Vec<(PathId, T)>,
+}
+
+impl<T> Default for IdMap<T> {
+    fn default() -> Self {
+        IdMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> IdMap<T> {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    fn position(&self, id: &PathId) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k == id)
+    }
+    pub fn contains_key(&self, id: &PathId) -> bool {
+        self.position(id).is_some()
+    }
+    pub fn get(&self, id: &PathId) -> Option<&T> {
+        self.entries.iter().find(|(k, _)| k == id).map(|(_, v)| v)
+    }
+    pub fn get_mut(&mut self, id: &PathId) -> Option<&mut T> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v)
+    }
+    /// Inserts or replaces (in place); returns the replaced value.
+    pub fn insert(&mut self, id: PathId, value: T) -> Option<T> {
+        match self.position(&id) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            None => {
+                self.entries.push((id, value));
+                None
+            }
+        }
+    }
+    pub fn remove(&mut self, id: &PathId) -> Option<T> {
+        let i = self.position(id)?;
+        Some(self.entries.remove(i).1)
+    }
+    pub fn get_or_insert_with(&mut self, id: PathId, make: impl FnOnce() -> T) -> &mut T {
+        let i = match self.position(&id) {
+            Some(i) => i,
+            None => {
+                self.entries.push((id, make()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &PathId> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&PathId, &T)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&PathId, &mut T)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 }
 

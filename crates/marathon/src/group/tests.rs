@@ -67,7 +67,7 @@ fn serializes_marathon_group_shape() {
             "{k}"
         );
     }
-    assert_eq!(j["groups"][0]["dependencies"], json!(["/prod/db"]));
+    assert_eq!(j["groups"][1]["dependencies"], json!(["/prod/db"]));
     let back = Group::from_json(j, &PathId::root()).unwrap();
     assert_eq!(back, g);
 }
@@ -250,4 +250,17 @@ fn version_stamping_keeps_unchanged_apps() {
             .as_deref(),
         Some("T1")
     );
+}
+
+#[test]
+fn violation_indices_follow_input_order() {
+    let g = Group::from_json(
+        json!({"id": "/g", "apps": [{"id": "zeta", "cmd": "x"}, {"id": "alpha", "cmd": "x", "mem": -1}]}),
+        &PathId::root(),
+    )
+    .unwrap();
+    let v = g.validate();
+    assert_eq!(v, vec![Violation::new("/apps(1)/mem", "is less than 0")]);
+    let ids: Vec<String> = g.apps.keys().map(|k| k.to_string()).collect();
+    assert_eq!(ids, vec!["/g/zeta", "/g/alpha"]);
 }
