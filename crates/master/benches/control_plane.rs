@@ -185,6 +185,8 @@ fn recovery(n: usize, runs: usize) {
             std::thread::sleep(Duration::from_millis(1));
         }
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(500));
+        let rss_serving = rss_mib(m.proc.pid());
         let t1 = Instant::now();
         let st: serde_json::Value = client
             .get(format!("{}/mesos/master/state.json", m.url))
@@ -195,7 +197,7 @@ fn recovery(n: usize, runs: usize) {
         let running = st["frameworks"][0]["tasks"].as_array().map(|a| a.len()).unwrap_or(0);
         std::thread::sleep(Duration::from_secs(1));
         println!(
-            "  run: serving after {:.0} ms, {running} tasks in state.json (GET took {state_ms:.0} ms), master RSS {:.1} MiB",
+            "  run: serving after {:.0} ms; master RSS {rss_serving:.1} MiB; GET state.json with {running} tasks took {state_ms:.0} ms; RSS after it {:.1} MiB",
             times.last().copied().unwrap_or(0.0),
             rss_mib(m.proc.pid())
         );
