@@ -106,15 +106,25 @@ async fn login_inner(
         )
     })?;
     let uid = req.uid.trim().to_string();
+    let client = peer
+        .map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     if validate_uid(&uid).is_err() {
+        // Not a possible uid (maybe a password typed into the wrong field): never logged, but
+        // it counts against the client's address.
+        let key = format!("ip:{client}");
+        let now = auth.now();
+        let mut t = auth.throttle();
+        if let Err(wait) = t.check(&key, now) {
+            return Err(ApiError::too_many(wait));
+        }
+        t.record_failure(&key, now);
+        tracing::warn!(client = %client, "login failed: not a valid uid");
         return Err(ApiError::unauthorized(
             "ERR_INVALID_CREDENTIALS",
             BAD_CREDENTIALS,
         ));
     }
-    let client = peer
-        .map(|p| p.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
     let keys = [format!("uid:{uid}"), format!("ip:{client}")];
     let now = auth.now();
     {
