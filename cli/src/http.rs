@@ -186,7 +186,6 @@ impl Client {
     }
 
     /// POST a JSON body to `path` and parse the JSON answer.
-    #[allow(dead_code)] // for `dcos auth login` (issue 6) and the other command groups
     pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, HttpError> {
         let rb = self.inner.post(self.url(path)).json(body);
         let resp = self.send("POST", path, rb)?;

@@ -173,12 +173,22 @@ fn processes_with(needle: &str) -> Vec<i32> {
     out
 }
 
-fn post_task(url: &str, body: Value) -> Value {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{url}/internal/v1/tasks"))
-        .json(&body)
-        .send()
-        .expect("POST /internal/v1/tasks");
+/// The token `dcos cluster up` logged the CLI in with, if the master requires one.
+fn cli_token(c: &LocalCluster) -> Option<String> {
+    let o = c.cmd(&["config", "show", "core.dcos_acs_token"]);
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+fn post_task(c: &LocalCluster, body: Value) -> Value {
+    let mut req = reqwest::blocking::Client::new()
+        .post(format!("{}/internal/v1/tasks", c.url))
+        .json(&body);
+    if let Some(t) = cli_token(c) {
+        req = req.header("Authorization", format!("token={t}"));
+    }
+    let r = req.send().expect("POST /internal/v1/tasks");
     let status = r.status();
     let v: Value = r.json().unwrap_or(Value::Null);
     assert!(status.is_success(), "POST /internal/v1/tasks: {status} {v}");
@@ -228,7 +238,7 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
     // A task through the operator API; unique sleep argument to find its process later.
     let marker = format!("3000.{}", std::process::id());
     let task = post_task(
-        &c.url,
+        &c,
         serde_json::json!({
             "name": "e2e-hello",
             "cmd": format!("echo hello-from-e2e; echo to-stderr >&2; sleep {marker}"),
@@ -304,7 +314,7 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
 
     // --follow prints output as it comes and returns once the task has ended.
     let ticker = post_task(
-        &c.url,
+        &c,
         serde_json::json!({
             "name": "e2e-ticker",
             "cmd": "for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.4; done",

@@ -87,6 +87,8 @@ pub enum LocalError {
     Several(String),
     #[error("processes {0} did not stop even after SIGKILL; check them with `ps`")]
     StillAlive(String),
+    #[error("the master requires a login and no bootstrap admin password was found in {log}; log in with `dcos auth login` or set core.dcos_acs_token")]
+    NoCredentials { log: String },
     #[error("stopping `{0}` was not confirmed; nothing changed (pass --yes to skip the question)")]
     NotConfirmed(String),
 }
@@ -117,6 +119,10 @@ pub struct State {
     /// `IP:PORT` each agent listens on, in the order of `agents`.
     #[serde(default)]
     pub agent_listen: Vec<String>,
+    /// The CLI's token for this cluster when the master requires authentication (the record
+    /// is 0600 in a 0700 folder, like dcos.toml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl State {
@@ -290,9 +296,11 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         let alive = procs.iter().filter(|p| p.alive()).count();
         if alive > 0 && alive == procs.len() {
             // Already up: make sure the CLI points at it, and say so.
-            let client = local_client(&prev.url)?;
-            client.get_json("/mesos/master/slaves", &[])?;
-            attach_cli(&dcos_dir, prev, &progress)?;
+            let mut prev = prev.clone();
+            let master_log = prev.dir.join("logs").join("master.log");
+            authed_slaves(&mut prev, &master_log)?;
+            attach_cli(&dcos_dir, &prev, &progress)?;
+            prev.save(&reg)?;
             return Ok(UpOutcome {
                 name: prev.name.clone(),
                 url: prev.url.clone(),
@@ -328,7 +336,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| plan.dir.clone());
-    for d in [&reg_dir, &plan.dir, &logs, &plan.master_data_dir]
+    for d in [&reg_dir, &plan.dir, &plan.master_data_dir]
         .into_iter()
         .chain(plan.agents.iter().map(|a| &a.work_dir))
     {
@@ -339,6 +347,11 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
             }
         }
     }
+    // Logs may hold the bootstrap admin password: private.
+    if !logs.exists() && !created.contains(&logs) {
+        created.push(logs.clone());
+    }
+    crate::config::create_private_dir(&logs)?;
     let mut state = State {
         name: plan.name.clone(),
         dir: plan.dir.clone(),
@@ -349,6 +362,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         created_dirs: created,
         stop_grace_secs: plan.stop_grace.as_secs(),
         agent_listen: Vec::new(),
+        token: prev.as_ref().and_then(|p| p.token.clone()),
     };
     state.save(&reg)?;
 
@@ -374,10 +388,10 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
     })
 }
 
-fn local_client(url: &str) -> Result<Client, HttpError> {
+fn local_client(url: &str, token: Option<String>) -> Result<Client, HttpError> {
     Client::new(&Target {
         url: url.to_string(),
-        token: None,
+        token,
         ssl_verify: SslVerify::Yes,
         timeout: Duration::from_secs(5),
     })
@@ -420,10 +434,13 @@ fn start(
     state.master = Some(master.clone());
     state.save(reg)?;
 
-    let client = local_client(&state.url)?;
+    let public = local_client(&state.url, None)?;
     progress.step(&format!("waiting for the master at {}", state.url));
     loop {
-        if client.get_json("/mesos/master/slaves", &[]).is_ok() {
+        if public
+            .get_json("/dcos-metadata/dcos-version.json", &[])
+            .is_ok()
+        {
             break;
         }
         procs::reap(master.pid);
@@ -439,6 +456,10 @@ fn start(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Log in when the master requires it (authentication on by default).
+    authed_slaves(state, &master_log)?;
+    state.save(reg)?;
+    let client = local_client(&state.url, state.token.clone())?;
     let token_file = plan.master_data_dir.join("join-token");
     progress.line(&format!("master is up at {}", state.url));
 
@@ -507,6 +528,51 @@ fn start(
     }
 }
 
+/// `/mesos/master/slaves` with the cluster's token; on 401 logs in as the bootstrap admin
+/// whose password the master printed (once, into its log) and keeps the token in `state`.
+fn authed_slaves(state: &mut State, master_log: &Path) -> Result<Value, LocalError> {
+    let client = local_client(&state.url, state.token.clone())?;
+    match client.get_json("/mesos/master/slaves", &[]) {
+        Err(e) if e.status() == Some(401) => {
+            let text = fs::read_to_string(master_log).unwrap_or_default();
+            let (uid, password) =
+                bootstrap_credentials(&text).ok_or_else(|| LocalError::NoCredentials {
+                    log: master_log.display().to_string(),
+                })?;
+            let public = local_client(&state.url, None)?;
+            let body = serde_json::json!({ "uid": uid, "password": password });
+            let answer = public.post_json("/acs/api/v1/auth/login", &body)?;
+            let token = answer
+                .get("token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| LocalError::NoCredentials {
+                    log: master_log.display().to_string(),
+                })?;
+            state.token = Some(token.to_string());
+            Ok(local_client(&state.url, state.token.clone())?
+                .get_json("/mesos/master/slaves", &[])?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The bootstrap admin's `(uid, password)` from the master's one-time line
+/// `created user 'admin' with password PW ...` (the last such line of its log).
+pub fn bootstrap_credentials(log: &str) -> Option<(String, String)> {
+    let line = log.lines().rev().find(|l| l.contains(" with password "))?;
+    let uid = line
+        .split_once("user '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(u, _)| u.to_string())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "admin".to_string());
+    let after = line.split_once(" with password ")?.1;
+    let pw = after.split_whitespace().next()?;
+    let pw = pw.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    (!pw.is_empty()).then(|| (uid, pw.to_string()))
+}
+
 fn exited(what: &str, log: &Path) -> LocalError {
     LocalError::Exited {
         what: what.into(),
@@ -539,7 +605,7 @@ fn attach_cli(
             url: &state.url,
             name: None,
             ssl_verify: SslVerify::Yes,
-            token: None,
+            token: state.token.clone(),
         },
     )?;
     let mut entry = entry;

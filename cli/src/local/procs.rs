@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,7 +61,11 @@ pub fn spawn_detached(program: &Path, args: &[String], log: &Path) -> std::io::R
     if let Some(dir) = log.parent() {
         fs::create_dir_all(dir)?;
     }
-    let out = fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let out = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(log)?;
     let err = out.try_clone()?;
     let mut cmd = Command::new(program);
     cmd.args(args)

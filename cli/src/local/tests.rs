@@ -181,3 +181,22 @@ fn the_documented_example_is_the_one_in_docs() {
         "docs/cluster-config.md and spec::EXAMPLE differ"
     );
 }
+
+#[test]
+fn the_bootstrap_admin_password_is_read_from_the_masters_line() {
+    let log = "INFO starting\ncreated user 'admin' with password Xy7-pq_Z9 (shown only this once)\nINFO up\n";
+    assert_eq!(
+        bootstrap_credentials(log),
+        Some(("admin".to_string(), "Xy7-pq_Z9".to_string()))
+    );
+    let log = "2026 INFO dcos_master: created user 'ops' with password `s3cr3t`\n";
+    assert_eq!(
+        bootstrap_credentials(log),
+        Some(("ops".to_string(), "s3cr3t".to_string()))
+    );
+    assert_eq!(bootstrap_credentials("nothing here\n"), None);
+    assert_eq!(
+        bootstrap_credentials("created user 'a' with password \n"),
+        None
+    );
+}
