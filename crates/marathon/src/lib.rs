@@ -41,6 +41,9 @@
 //!   [`taskenv::app_id_of_task`], [`taskenv::port_requests`] (what the port allocator must
 //!   find) and [`taskenv::task_env`] (`PORT0`.., `PORT_<NAME>`, `PORTS`, HOST, MESOS_TASK_ID,
 //!   MARATHON_APP_* and the app's env).
+//! - [`events`]: `/v2/events` bodies (`status_update_event`, `deployment_info`,
+//!   `deployment_success`, `health_status_changed_event`, `unhealthy_instance_kill_event`, ...)
+//!   with Marathon's fields, `wanted(event, event_types)` and `sse_frame(event)`.
 //! - [`health`]: [`health::CheckState`]`::record(check, started, now, result)` folds health
 //!   results (grace period, `maxConsecutiveFailures` → kill), `to_result(task_id)` gives the
 //!   `healthCheckResults` entry, [`health::task_health`] and [`health::next_check_due`].
@@ -53,6 +56,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod events;
 pub mod group;
 pub mod health;
 mod num;
