@@ -14,8 +14,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::Notify;
 
-/// Terminal tasks kept for `/state.json` (`completed_executors`); older ones are forgotten.
+#[cfg(test)]
+mod tests;
+
+/// Terminal tasks kept for `/state.json` (`completed_executors`); older ones are forgotten
+/// and their sandboxes removed.
+#[cfg(not(test))]
 pub const MAX_COMPLETED: usize = 500;
+#[cfg(test)]
+pub const MAX_COMPLETED: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -268,6 +275,8 @@ impl Agent {
         saved
     }
 
+    /// Forgets the oldest terminal tasks beyond [`MAX_COMPLETED`]: their records and their
+    /// sandboxes (removed on a separate thread, outside the lock).
     fn forget_old_completed(&self, tasks: &mut BTreeMap<String, TaskRecord>) {
         let mut done: Vec<(f64, String)> = tasks
             .values()
@@ -281,10 +290,30 @@ impl Agent {
             return;
         }
         done.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut sandboxes = Vec::new();
         for (_, id) in done.iter().take(done.len() - MAX_COMPLETED) {
-            tasks.remove(id);
+            if let Some(r) = tasks.remove(id) {
+                sandboxes.push(r.sandbox);
+            }
             let _ = std::fs::remove_file(self.record_path(id));
         }
+        let root = self.sandboxes_root();
+        std::thread::spawn(move || {
+            for sb in sandboxes {
+                // Only ever below the sandboxes root.
+                if sb.starts_with(&root) && sb != root {
+                    let _ = std::fs::remove_dir_all(&sb);
+                    // The task's `runs/latest` link and empty parents up to `executors/`.
+                    if let Some(runs) = sb.parent() {
+                        let _ = std::fs::remove_file(runs.join("latest"));
+                        let _ = std::fs::remove_dir(runs);
+                        if let Some(exec) = runs.parent() {
+                            let _ = std::fs::remove_dir(exec);
+                        }
+                    }
+                }
+            }
+        });
     }
 
     /// Pending status updates, oldest first (at most `max`).

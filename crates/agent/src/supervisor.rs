@@ -61,6 +61,7 @@ pub fn supervise(spec_path: &Path) -> Result<(), SupervisorError> {
     let spec: SupervisorSpec =
         sandbox::read_json(spec_path)?.ok_or_else(|| SupervisorError::NoSpec(spec_path.into()))?;
     let sb = Sandbox::new(spec.sandbox.clone());
+    let _ = nix::sys::prctl::set_name(c"dcos-supervise");
     // Own session: no terminal, not in the agent's process group, survives the agent.
     let _ = nix::unistd::setsid();
     // SAFETY: setting dispositions to SIG_IGN installs no handler code.
