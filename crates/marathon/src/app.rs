@@ -3,8 +3,15 @@
 //! RAML), with the deprecated forms Marathon still accepts migrated on the way in
 //! (`ports`, `uris`, `container.docker.network`, `container.docker.portMappings`).
 //!
-//! Unknown fields are rejected (with the field's path), read-only fields a client may echo
-//! back from a GET (`tasks`, `tasksRunning`, `deployments`, ...) are dropped.
+//! Unknown fields are rejected with their path (`/instance: unknown field ...`). Marathon's
+//! server itself dropped unknown fields silently (its RAML types leave `additionalProperties`
+//! open), while the DC/OS CLI rejected them against the app JSON schema
+//! (`additionalProperties: false`); rejecting on the server gives every client that clear
+//! error instead of a silently different app. Fields Marathon knows but this model does not
+//! (`tty`, `check`, `networkNames`, `linuxInfo`, secret volumes) are rejected the same way
+//! rather than accepted and ignored. `null` top-level fields count as absent; read-only
+//! fields a client may echo back from a GET (`tasks`, `tasksRunning`, `deployments`, ...) are
+//! dropped.
 
 use std::collections::BTreeMap;
 
