@@ -6,25 +6,32 @@
 //! route but the public ones and checks the cluster join token on the agent routes, and TLS
 //! material (cluster CA + server certificate) with an HTTPS server ([`tls::serve_tls`]).
 //!
-//! How the master mounts it (in `crates/master`, after building its own `router`):
+//! How the master mounts it (in `crates/master/src/lib.rs` `run()`, right after
+//! `let app = http::router(master.clone());`; `token` is the cluster join token):
 //!
 //! ```ignore
-//! let store = dcos_auth::SqliteAccountStore::open(&data_dir.join("master.sqlite"))?; // own connection, auth_* tables
-//! let mut cfg = dcos_auth::AuthConfig::new(core.join_token.clone());
-//! cfg.token_lifetime = Duration::from_secs(args.token_lifetime_secs);            // optional
-//! let opened = dcos_auth::AuthState::open(store, cfg)?;
+//! let store = dcos_auth::SqliteAccountStore::open(&args.data_dir.join("master.sqlite"))
+//!     .context("opening the auth tables")?;                 // its own connection, auth_* tables
+//! let opened = dcos_auth::AuthState::open(store, dcos_auth::AuthConfig::new(token.clone()))
+//!     .context("initialising authentication")?;             // first start: key pair + admin
 //! if let Some(pw) = &opened.bootstrap_password {
 //!     println!("created user 'admin' with password {pw} (shown only this once)");
 //! }
-//! let auth = opened.state;
-//! let app = dcos_auth::protect(http::router(master), &auth);                       // routes + middleware
-//! // plain HTTP (the client IP is used for login throttling):
-//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
-//! // or with --tls:
-//! let tls = dcos_auth::tls::ensure_ca_and_cert(&data_dir.join("tls"), &hostnames_and_ips)?;
-//! let app = app.merge(tls.ca_router());                                             // GET /ca/dcos-ca.crt (public)
-//! dcos_auth::tls::serve_tls(listener, app, tls.server_config()?).await?;
+//! let app = dcos_auth::protect(app, &opened.state);          // IAM routes + ONE middleware
+//! // plain HTTP (ConnectInfo gives login throttling the client address):
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+//!     .with_graceful_shutdown(shutdown_signal()).await?;
+//! // or, with `--tls` (names/IPs clients use; localhost and 127.0.0.1 are always added):
+//! let tls = dcos_auth::tls::ensure_ca_and_cert(&args.data_dir.join("tls"), &names)?;
+//! let app = app.merge(tls.ca_router());                      // GET /ca/dcos-ca.crt (public)
+//! dcos_auth::tls::serve_tls_with_shutdown(listener, app, tls.server_config()?, shutdown_signal()).await?;
 //! ```
+//!
+//! `AuthConfig` fields change the defaults: `token_lifetime` (5 days), `throttle`,
+//! `public_paths` (e.g. push `PathRule::Exact("/metrics".into())`), `agent_paths`, `clock`.
+//! Given certificates instead of generated ones: `dcos_auth::tls::load_given(cert, key, ca)`.
+//! Agents guard their own API with
+//! `from_fn_with_state(dcos_auth::JoinToken::new(token), dcos_auth::require_join_token)`.
 //!
 //! [`protect`] merges [`AuthState::router`] and wraps everything (fallback included) in
 //! [`require_auth`]. Public paths are [`PUBLIC_PATHS`] (login, providers, `/dcos-metadata/...`,

@@ -427,9 +427,25 @@ pub async fn serve_tls(
     router: Router,
     config: Arc<ServerConfig>,
 ) -> std::io::Result<()> {
+    serve_tls_with_shutdown(listener, router, config, std::future::pending()).await
+}
+
+/// [`serve_tls`] that stops accepting connections when `shutdown` completes (connections in
+/// flight finish on their own tasks), like `axum::serve(..).with_graceful_shutdown(..)`.
+pub async fn serve_tls_with_shutdown(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    config: Arc<ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = &mut shutdown => return Ok(()),
+        };
+        let (tcp, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: back off, keep serving.

@@ -202,3 +202,46 @@ async fn https_with_the_pinned_ca_works_and_a_wrong_ca_is_refused() {
         200
     );
 }
+
+#[tokio::test]
+async fn serve_tls_stops_on_shutdown() {
+    let f = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = tls::ensure_ca_and_cert(dir.path(), &[]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(tls::serve_tls_with_shutdown(
+        listener,
+        app(&f.auth),
+        m.server_config().unwrap(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let client = client_trusting(&m.ca_pem);
+    assert_eq!(
+        client
+            .get(format!("https://localhost:{port}/ping"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    tx.send(()).unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "the server returns after the signal"
+    );
+    let fresh = client_trusting(&m.ca_pem);
+    assert!(
+        fresh
+            .get(format!("https://localhost:{port}/ping"))
+            .send()
+            .await
+            .is_err(),
+        "no longer listening"
+    );
+}
