@@ -29,15 +29,28 @@ pub fn pid_ip(pid: &str) -> Option<String> {
     (!ip.is_empty()).then(|| ip.trim_matches(['[', ']']).to_string())
 }
 
-/// `(region, zone)` of an agent's or master's `domain.fault_domain`.
+/// `(region, zone)` of an agent's or master's `domain.fault_domain`, else of its `region` and
+/// `zone` attributes (how `dcos cluster up` agents are given one).
 pub fn region_zone(v: &Value) -> (String, String) {
     let fd = v.get("domain").and_then(|d| d.get("fault_domain"));
     let name = |k: &str| {
-        fd.and_then(|f| f.get(k))
+        let from_domain = fd
+            .and_then(|f| f.get(k))
             .and_then(|r| r.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
+            .and_then(Value::as_str);
+        let from_attr = || {
+            v.get("attributes")
+                .and_then(|a| a.get(k))
+                .and_then(|x| match x {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        from_domain
+            .map(String::from)
+            .or_else(from_attr)
+            .unwrap_or_default()
     };
     (name("region"), name("zone"))
 }

@@ -36,8 +36,10 @@ impl LocalCluster {
             ports[0],
             20000 + (std::process::id() % 200) * 100,
         );
-        for p in &ports[1..] {
-            yaml.push_str(&format!("    - listen: 127.0.0.1:{p}\n"));
+        for (i, p) in ports[1..].iter().enumerate() {
+            yaml.push_str(&format!(
+                "    - listen: 127.0.0.1:{p}\n      attributes: region:e2e;zone:z-{i}\n"
+            ));
         }
         yaml.push_str("timeouts:\n  startup_secs: 60\n  stop_grace_secs: 5\n");
         let config = tmp.path().join("config.yaml");
@@ -234,6 +236,12 @@ fn cluster_up_runs_tasks_shows_logs_and_down_leaves_nothing() {
         "{table}"
     );
     assert!(table.contains("master (leader)"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(" e2e ") && l.ends_with(" z-1")),
+        "REGION and ZONE from the agents' attributes: {table}"
+    );
 
     // A task through the operator API; unique sleep argument to find its process later.
     let marker = format!("3000.{}", std::process::id());

@@ -51,3 +51,10 @@ fn filters_are_substrings_or_globs() {
     assert!(task_matches("?eb", "x", "web"));
     assert!(!task_matches("db", "web.1", "web"));
 }
+
+#[test]
+fn region_and_zone_fall_back_to_attributes() {
+    let a = json!({"attributes": {"region": "us", "zone": "us-2", "rack": "r1"}});
+    assert_eq!(region_zone(&a), ("us".to_string(), "us-2".to_string()));
+    assert_eq!(region_zone(&json!({})), (String::new(), String::new()));
+}
