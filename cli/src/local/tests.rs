@@ -128,6 +128,14 @@ fn detached_processes_are_stopped_with_their_children() {
         &log,
     )
     .unwrap();
+    // Stops the shell and its child even when an assertion below fails.
+    struct Guard(ProcRecord);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            procs::stop_all(&[&self.0], &[], Duration::from_millis(10));
+        }
+    }
+    let _guard = Guard(rec.clone());
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while procs::family(&[&rec], &[]).len() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
