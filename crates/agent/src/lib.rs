@@ -155,7 +155,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         std::path::Path::new("/sys/fs/cgroup"),
         &proc_self,
         &args.cgroups_root,
-    );
+    )
+    .map(|l| l.usable(&cgroups::HostFs, std::path::Path::new("/sys/fs/cgroup")));
     match &layout {
         Some(l) => tracing::info!(
             "cgroups {:?}: task cgroups under {}",

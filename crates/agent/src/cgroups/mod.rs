@@ -239,6 +239,38 @@ impl Layout {
         })
     }
 
+    /// On cgroup v2 a cgroup with processes cannot hand controllers to its children (the
+    /// "no internal processes" rule), so when the agent's own cgroup refuses `+memory` in its
+    /// `cgroup.subtree_control`, task cgroups move below the hierarchy root instead (as Mesos
+    /// keeps them). v1 layouts are returned unchanged.
+    pub fn usable(self, fs: &dyn CgroupFs, mount: &Path) -> Layout {
+        if self.version != CgroupVersion::V2 {
+            return self;
+        }
+        let Some(own) = self.roots.first() else {
+            return self;
+        };
+        if own == mount || fs.write(&own.join("cgroup.subtree_control"), "+memory").is_ok() {
+            return self;
+        }
+        let name = self
+            .memory_base
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("dcos"));
+        tracing::warn!(
+            "the agent's cgroup {} cannot delegate the memory controller; task cgroups go              below {} instead",
+            own.display(),
+            mount.join(&name).display()
+        );
+        Layout {
+            version: CgroupVersion::V2,
+            memory_base: mount.join(&name),
+            cpu_base: Some(mount.join(&name)),
+            roots: vec![mount.to_path_buf()],
+        }
+    }
+
     /// The cgroup of one task of this agent.
     pub fn task(&self, agent_id: &str, task_id: &str) -> TaskCgroup {
         let leaf = |b: &Path| b.join(sanitize(agent_id)).join(sanitize(task_id));

@@ -8,6 +8,8 @@ struct FakeFs {
     dirs: Mutex<BTreeSet<PathBuf>>,
     template: Vec<(&'static str, &'static str)>,
     writes: Mutex<Vec<(PathBuf, String)>>,
+    /// Writes to these files fail with EBUSY (like subtree_control of a cgroup with processes).
+    busy_files: Mutex<Vec<PathBuf>>,
 }
 
 impl FakeFs {
@@ -17,6 +19,7 @@ impl FakeFs {
             dirs: Mutex::new(BTreeSet::new()),
             template,
             writes: Mutex::new(Vec::new()),
+            busy_files: Mutex::new(Vec::new()),
         })
     }
     /// A directory that exists before the test (no parent check).
@@ -48,6 +51,9 @@ impl CgroupFs for FakeFs {
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
     fn write(&self, path: &Path, value: &str) -> io::Result<()> {
+        if self.busy_files.lock().unwrap().iter().any(|b| b == path) {
+            return Err(io::Error::from_raw_os_error(libc::EBUSY));
+        }
         let mut files = self.files.lock().unwrap();
         match files.get_mut(path) {
             Some(v) => *v = value.to_string(),
@@ -316,4 +322,31 @@ fn ids_cannot_escape_the_cgroup_tree() {
     assert_eq!(sanitize("../x"), ".._x");
     assert_eq!(sanitize(".."), "_");
     assert_eq!(sanitize("a/b"), "a_b");
+}
+
+#[test]
+fn v2_falls_back_to_the_root_when_the_agents_cgroup_cannot_delegate() {
+    let fs = FakeFs::new(V2_FILES.to_vec());
+    fs.add_dir("/sys/fs/cgroup");
+    fs.add_dir("/sys/fs/cgroup/system.slice");
+    fs.add_dir("/sys/fs/cgroup/system.slice/agent.service");
+    let proc_self = "0::/system.slice/agent.service\n";
+    let mount = Path::new("/sys/fs/cgroup");
+    let l = Layout::detect(fs.as_ref(), mount, proc_self, "dcos").unwrap();
+    assert_eq!(
+        l.memory_base,
+        PathBuf::from("/sys/fs/cgroup/system.slice/agent.service/dcos")
+    );
+    // A delegated cgroup keeps the nested layout...
+    assert_eq!(l.clone().usable(fs.as_ref(), mount), l);
+    // ...one with processes (EBUSY) moves the tasks below the root.
+    fs.busy_files.lock().unwrap().push(
+        "/sys/fs/cgroup/system.slice/agent.service/cgroup.subtree_control".into(),
+    );
+    let u = l.usable(fs.as_ref(), mount);
+    assert_eq!(u.memory_base, PathBuf::from("/sys/fs/cgroup/dcos"));
+    assert_eq!(u.roots, vec![PathBuf::from("/sys/fs/cgroup")]);
+    let d = driver(CgroupVersion::V2, fs.clone());
+    d.create(&u.task("a", "t"), &Limits { mem_mb: 64.0, cpus: 1.0 }).unwrap();
+    assert_eq!(fs.get("/sys/fs/cgroup/dcos/a/t/memory.max").unwrap(), "67108864");
 }
