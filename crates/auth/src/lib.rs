@@ -30,6 +30,9 @@
 //! `AuthConfig` fields change the defaults: `token_lifetime` (5 days), `throttle`,
 //! `public_paths` (e.g. push `PathRule::Exact("/metrics".into())`), `agent_paths`, `clock`.
 //! Given certificates instead of generated ones: `dcos_auth::tls::load_given(cert, key, ca)`.
+//! The master's whole-route-table test can use [`testing::refused_authorizations`] (missing,
+//! malformed, expired, wrongly signed, `alg: none`, HS256 tokens) and
+//! [`testing::valid_authorization`].
 //! Agents guard their own API with
 //! `from_fn_with_state(dcos_auth::JoinToken::new(token), dcos_auth::require_join_token)`.
 //!
@@ -48,6 +51,7 @@ pub mod middleware;
 pub mod password;
 mod routes;
 pub mod state;
+pub mod testing;
 pub mod throttle;
 pub mod tls;
 pub mod tokens;

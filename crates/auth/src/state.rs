@@ -115,7 +115,8 @@ impl AuthState {
         lock(&self.inner.throttle)
     }
 
-    pub(crate) fn now(&self) -> Duration {
+    /// The current time of the configured clock.
+    pub fn now(&self) -> Duration {
         self.inner.clock.now()
     }
 

@@ -491,3 +491,36 @@ async fn open_persists_the_key_and_bootstraps_once() {
         .unwrap();
     assert_eq!(r.status(), 200, "tokens survive a restart");
 }
+
+#[tokio::test]
+async fn every_refused_authorization_from_the_testing_helper_gets_401() {
+    let f = fixture().await;
+    let bad = dcos_auth::testing::refused_authorizations(&f.auth, "admin");
+    assert!(bad.len() >= 9, "{}", bad.len());
+    for (what, h) in bad {
+        for path in [
+            "/mesos/master/state.json",
+            "/acs/api/v1/users",
+            "/no/such/route",
+        ] {
+            let r = f
+                .http
+                .get(f.url(path))
+                .header("Authorization", &h)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{what} on {path}");
+            assert_eq!(r.headers()["www-authenticate"], "acsjwt");
+        }
+    }
+    let good = dcos_auth::testing::valid_authorization(&f.auth, "admin").unwrap();
+    let r = f
+        .http
+        .get(f.url("/mesos/master/state.json"))
+        .header("Authorization", good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
