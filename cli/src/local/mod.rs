@@ -119,6 +119,9 @@ pub struct State {
     /// `IP:PORT` each agent listens on, in the order of `agents`.
     #[serde(default)]
     pub agent_listen: Vec<String>,
+    /// Each agent's work dir (sandboxes), in the order of `agents`.
+    #[serde(default)]
+    pub agent_work_dirs: Vec<PathBuf>,
     /// The CLI's token for this cluster when the master requires authentication (the record
     /// is 0600 in a 0700 folder, like dcos.toml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,9 +154,9 @@ impl State {
         let mut m: Vec<String> = self
             .created_dirs
             .iter()
+            .chain(&self.agent_work_dirs)
             .map(|d| d.display().to_string())
             .collect();
-        m.push(self.dir.display().to_string());
         m.retain(|d| d.len() > 1);
         m
     }
@@ -362,6 +365,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
         created_dirs: created,
         stop_grace_secs: plan.stop_grace.as_secs(),
         agent_listen: Vec::new(),
+        agent_work_dirs: Vec::new(),
         token: prev.as_ref().and_then(|p| p.token.clone()),
     };
     state.save(&reg)?;
@@ -493,6 +497,7 @@ fn start(
             })?;
         state.agents.push(rec);
         state.agent_listen.push(a.listen.to_string());
+        state.agent_work_dirs.push(a.work_dir.clone());
         state.save(reg)?;
     }
 
