@@ -51,6 +51,9 @@
 //!   `k`, `k==v`, `k!=v`, `k in (..)`, `k notin (..)`) and [`query::Embed`] parsing.
 //! - [`responses`]: Marathon's error bodies (404 app/group/task/deployment, 409 exists and
 //!   locked with `deployments`, 400 Invalid JSON, 422) and `{"deploymentId","version"}`.
+//! - [`views`]: [`views::app_json`]`(app, embed, live)` (app + `tasksRunning`.., `tasks`,
+//!   `deployments`, `lastTaskFailure`, `readinessCheckResults` as `embed` asks; defaults
+//!   `Embed::list_default()` / `Embed::single_app()`) and [`views::info_json`] for `/v2/info`.
 //! - [`task`]: task/health/failure JSON shapes for `/v2/tasks` with marathon-python's keys,
 //!   [`task::timestamp`]`(ms)` / [`task::parse_timestamp`] in Marathon's format.
 
@@ -68,3 +71,4 @@ pub mod rolling;
 pub mod task;
 pub mod taskenv;
 pub mod validate;
+pub mod views;
