@@ -12,6 +12,7 @@ pub enum Args {
     Set {
         /// Dotted key, e.g. core.dcos_url
         key: String,
+        /// The new value (checked for the key: a URL, true/false/CA file, seconds, ...)
         #[arg(allow_hyphen_values = true)]
         value: String,
     },
