@@ -67,6 +67,8 @@ pub struct StatusRecord {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<bool>,
 }
 
 /// What the agent remembers about a task, persisted as `<work>/meta/tasks/<task-id>.json`.
@@ -83,6 +85,9 @@ pub struct TaskRecord {
     #[serde(default)]
     pub kill_requested: bool,
     pub launched_at: f64,
+    /// Result of the task's health checks, when it has any and one has concluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<bool>,
 }
 
 impl TaskRecord {
@@ -232,13 +237,28 @@ impl Agent {
         message: Option<String>,
         reason: Option<&str>,
     ) -> Result<(), AgentError> {
+        self.update_with_health(task_id, state, message, reason, None)
+    }
+
+    /// [`Agent::update`] with a health check result: an update in the same state is sent
+    /// when it carries a health result.
+    pub fn update_with_health(
+        &self,
+        task_id: &str,
+        state: TaskState,
+        message: Option<String>,
+        reason: Option<&str>,
+        healthy: Option<bool>,
+    ) -> Result<(), AgentError> {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let Some(rec) = tasks.get_mut(task_id) else {
             return Ok(());
         };
-        if rec.state.is_terminal() || (rec.state == state && state != TaskState::Staging) {
+        if rec.state.is_terminal() || (rec.state == state && healthy.is_none()) {
             return Ok(());
         }
+        // The last known health travels with later updates of a live task.
+        let healthy = healthy.or(if state.is_terminal() { None } else { rec.healthy });
         let now = sandbox::now_secs();
         let upd = StatusUpdate {
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -249,18 +269,20 @@ impl Agent {
             message: message.clone(),
             reason: reason.map(str::to_string),
             timestamp: now,
-            healthy: None,
+            healthy,
         };
         self.journal
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .append(upd)?;
         rec.state = state;
+        rec.healthy = healthy;
         rec.statuses.push(StatusRecord {
             state,
             timestamp: now,
             message: message.clone(),
             reason: reason.map(str::to_string),
+            healthy,
         });
         let saved = self.save(rec);
         match (&message, state.is_terminal()) {

@@ -128,6 +128,7 @@ pub fn launch(agent: &Arc<Agent>, t: LaunchTask) -> Result<bool, LaunchError> {
         statuses: Vec::new(),
         kill_requested: false,
         launched_at: sandbox::now_secs(),
+        healthy: None,
     };
     if !agent.insert_new(rec)? {
         return Ok(false);
@@ -283,6 +284,9 @@ pub async fn watch(agent: Arc<Agent>, task_id: String, mut child: Option<tokio::
         return;
     };
     let sb = Sandbox::new(rec.sandbox.clone());
+    if rec.state == TaskState::Running && !sb.file(sandbox::EXIT_FILE).exists() {
+        crate::health::start(&agent, &task_id);
+    }
     loop {
         match sb.read::<ExitStatus>(sandbox::EXIT_FILE) {
             Ok(Some(exit)) => {

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod cgroups;
 pub mod containerizer;
 pub mod files_api;
+pub mod health;
 pub mod http;
 pub mod mesos_state;
 pub mod namespaces;

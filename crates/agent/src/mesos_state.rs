@@ -51,6 +51,9 @@ fn task_json(rec: &TaskRecord) -> Value {
             if let Some(r) = &s.reason {
                 v["reason"] = json!(r);
             }
+            if let Some(h) = s.healthy {
+                v["healthy"] = json!(h);
+            }
             v
         })
         .collect();

@@ -172,7 +172,16 @@ pub async fn status_sender(agent: Arc<Agent>) {
             continue;
         }
         let id = id.unwrap_or_default();
-        let batch = StatusBatch { updates: pending };
+        // Updates journaled under an earlier id (the master gave this agent a new one) are
+        // sent as this agent's: the master checks that the sender and the update agree.
+        let updates = pending
+            .into_iter()
+            .map(|mut u| {
+                u.agent_id = id.clone();
+                u
+            })
+            .collect();
+        let batch = StatusBatch { updates };
         let res = match post(&agent, &format!("/internal/v1/agents/{id}/status"), Some(&batch)).await
         {
             Ok(r) => r.json::<StatusAck>().await.map_err(LinkError::Decode),

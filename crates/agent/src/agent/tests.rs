@@ -45,6 +45,7 @@ fn record(agent: &Agent, id: &str) -> TaskRecord {
         statuses: vec![],
         kill_requested: false,
         launched_at: 0.0,
+        healthy: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn record(kill_requested: bool) -> TaskRecord {
         statuses: vec![],
         kill_requested,
         launched_at: 0.0,
+        healthy: None,
     }
 }
 
