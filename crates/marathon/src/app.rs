@@ -1201,7 +1201,7 @@ pub enum AppUpdate {
 
 /// Applies an update body to `current` (None when the app does not exist yet: PUT creates).
 ///
-/// `partial` = PATCH or `partialUpdate=true` (Marathon's default for PUT before 1.6): fields in
+/// `partial` = PATCH, or PUT with `partialUpdate=true` (Marathon's default for PUT): fields in
 /// the body replace the app's fields, the rest is kept. Otherwise (PUT with
 /// `partialUpdate=false`) the body is the whole new definition and omitted fields take defaults.
 /// A `null` value resets a field to its default. The `id` is always the path's.

@@ -29,7 +29,9 @@
 //!   ScaleApplication, RestartApplication, StopApplication; serde for persistence);
 //!   `conflicting(&running)` for 409/force, `revert(current_root)` for
 //!   `DELETE /v2/deployments/{id}`, `to_api_json(current_step, readiness)` for
-//!   `GET /v2/deployments`, `to_event_json(original, target)` for deployment events.
+//!   `GET /v2/deployments`, `to_event_json(original, target)` for deployment events;
+//!   [`plan::drive_action`] turns one action + the app's live tasks into kills, launches and
+//!   done (call it on every task change; a step is done when all its actions are).
 //! - [`rolling`]: [`rolling::restart_step`] (kill/launch decision of a RestartApplication from
 //!   the live old/new [`rolling::TaskView`]s, honouring minimumHealthCapacity,
 //!   maximumOverCapacity, health and readiness) and [`rolling::scale_step`] (launch count or

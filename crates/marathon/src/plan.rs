@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::app::AppDefinition;
 use crate::group::{Group, GroupError};
 use crate::path::PathId;
+use crate::rolling::{restart_step, scale_step, RestartInput, ScaleInput, TaskView};
 
 /// Marathon's deployment action names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -295,6 +296,100 @@ impl DeploymentPlan {
             "target": target.to_json(),
             "steps": steps,
         })
+    }
+}
+
+/// Input for driving one action of the current step.
+#[derive(Debug, Clone)]
+pub struct ActionInput<'a> {
+    pub action: &'a Action,
+    /// The target definition (from [`DeploymentPlan::target_apps`]); `None` for stops.
+    pub app: Option<&'a AppDefinition>,
+    /// Live tasks started from the target's configuration (same `lastConfigChangeAt`).
+    pub current: &'a [TaskView],
+    /// Live tasks of older configurations.
+    pub outdated: &'a [TaskView],
+}
+
+/// What to do now for one action.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActionDecision {
+    pub kill: Vec<String>,
+    pub launch: u32,
+    /// The action is complete; the step is complete when all its actions are.
+    pub done: bool,
+}
+
+/// Drives one action: `StartApplication` is immediate, `StopApplication` kills every task and
+/// is done when none is left, `ScaleApplication` runs [`scale_step`] over all tasks (named
+/// tasks die first), `RestartApplication` runs [`restart_step`] (outdated tasks are the old
+/// ones). Call again whenever the app's tasks change.
+pub fn drive_action(input: &ActionInput<'_>) -> ActionDecision {
+    let all = || input.current.iter().chain(input.outdated.iter());
+    match input.action.action {
+        ActionKind::StartApplication => ActionDecision {
+            kill: vec![],
+            launch: 0,
+            done: true,
+        },
+        ActionKind::StopApplication => {
+            let kill: Vec<String> = all().map(|t| t.id.clone()).collect();
+            ActionDecision {
+                done: kill.is_empty(),
+                kill,
+                launch: 0,
+            }
+        }
+        ActionKind::ScaleApplication => {
+            let Some(app) = input.app else {
+                return ActionDecision {
+                    kill: vec![],
+                    launch: 0,
+                    done: true,
+                };
+            };
+            let tasks: Vec<TaskView> = all().cloned().collect();
+            let target = input
+                .action
+                .scale_to
+                .unwrap_or(app.instances)
+                .clamp(0, u32::MAX as i64) as u32;
+            let d = scale_step(&ScaleInput {
+                instances: target,
+                kill_selection: app.kill_selection,
+                has_health_checks: !app.health_checks.is_empty(),
+                tasks: &tasks,
+                sentenced: &input.action.kill_tasks,
+            });
+            ActionDecision {
+                kill: d.kill,
+                launch: d.launch,
+                done: d.done,
+            }
+        }
+        ActionKind::RestartApplication => {
+            let Some(app) = input.app else {
+                return ActionDecision {
+                    kill: vec![],
+                    launch: 0,
+                    done: true,
+                };
+            };
+            let d = restart_step(&RestartInput {
+                instances: app.instances.clamp(0, u32::MAX as i64) as u32,
+                strategy: app.upgrade_strategy.clone(),
+                kill_selection: app.kill_selection,
+                has_health_checks: !app.health_checks.is_empty(),
+                resident: app.residency.is_some(),
+                old: input.outdated,
+                new: input.current,
+            });
+            ActionDecision {
+                kill: d.kill,
+                launch: d.launch,
+                done: d.done,
+            }
+        }
     }
 }
 

@@ -225,3 +225,100 @@ fn plans_survive_a_round_trip_through_storage() {
     let back: DeploymentPlan = serde_json::from_str(&stored).unwrap();
     assert_eq!(back, plan);
 }
+
+fn tv(id: &str, running: bool) -> crate::rolling::TaskView {
+    crate::rolling::TaskView {
+        id: id.into(),
+        phase: if running {
+            crate::rolling::TaskPhase::Running
+        } else {
+            crate::rolling::TaskPhase::Staging
+        },
+        healthy: None,
+        ready: true,
+        staged_at: 0,
+    }
+}
+
+#[test]
+fn driving_actions() {
+    let app = AppDefinition::new("/a", "x");
+    let act = |kind, scale_to, kill: Vec<String>| Action {
+        action: kind,
+        app: p("/a"),
+        scale_to,
+        kill_tasks: kill,
+    };
+    let start = act(ActionKind::StartApplication, Some(0), vec![]);
+    assert!(
+        drive_action(&ActionInput {
+            action: &start,
+            app: Some(&app),
+            current: &[],
+            outdated: &[]
+        })
+        .done
+    );
+    let stop = act(ActionKind::StopApplication, None, vec![]);
+    let tasks = [tv("a.1", true), tv("a.2", false)];
+    let d = drive_action(&ActionInput {
+        action: &stop,
+        app: None,
+        current: &tasks,
+        outdated: &[],
+    });
+    assert_eq!((d.kill.len(), d.done), (2, false));
+    assert!(
+        drive_action(&ActionInput {
+            action: &stop,
+            app: None,
+            current: &[],
+            outdated: &[]
+        })
+        .done
+    );
+    let scale = act(ActionKind::ScaleApplication, Some(3), vec![]);
+    let d = drive_action(&ActionInput {
+        action: &scale,
+        app: Some(&app),
+        current: &tasks,
+        outdated: &[],
+    });
+    assert_eq!((d.launch, d.done), (1, false));
+    let kill_one = act(ActionKind::ScaleApplication, Some(1), vec!["a.1".into()]);
+    let d = drive_action(&ActionInput {
+        action: &kill_one,
+        app: Some(&app),
+        current: &tasks,
+        outdated: &[],
+    });
+    assert_eq!(d.kill, vec!["a.1"]);
+    let restart = act(ActionKind::RestartApplication, Some(1), vec![]);
+    let old = [tv("a.old", true)];
+    let d = drive_action(&ActionInput {
+        action: &restart,
+        app: Some(&app),
+        current: &[],
+        outdated: &old,
+    });
+    assert_eq!(
+        (d.launch, d.kill.len()),
+        (1, 0),
+        "default strategy keeps the old task until the new is ready"
+    );
+    let new = [tv("a.new", true)];
+    let d = drive_action(&ActionInput {
+        action: &restart,
+        app: Some(&app),
+        current: &new,
+        outdated: &old,
+    });
+    assert_eq!(d.kill, vec!["a.old"]);
+    let d = drive_action(&ActionInput {
+        action: &restart,
+        app: Some(&app),
+        current: &new,
+        outdated: &[],
+    });
+    assert!(d.done);
+}
