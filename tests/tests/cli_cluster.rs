@@ -166,10 +166,12 @@ fn processes_with(needle: &str) -> Vec<i32> {
             continue;
         };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(needle) && pid != std::process::id() as i32 {
-            if matches!(proc_stat(pid), Some((s, _)) if s != 'Z' && s != 'X') {
-                out.push(pid);
-            }
+        let live = matches!(proc_stat(pid), Some((s, _)) if s != 'Z' && s != 'X');
+        if live
+            && pid != std::process::id() as i32
+            && String::from_utf8_lossy(&cmd).contains(needle)
+        {
+            out.push(pid);
         }
     }
     out
