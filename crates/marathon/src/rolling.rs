@@ -6,9 +6,10 @@
 //!   `maxCapacity = floor(instances * (1 + maximumOverCapacity))`;
 //! - when `minHealthy == maxCapacity <= healthy`, one extra task is allowed (else no progress);
 //!   resident apps instead may drop one below `minHealthy`;
-//! - old tasks that are not healthy are killed at once (they add no capacity); healthy old tasks
-//!   are killed only while `healthy - killed >= minHealthy`, where healthy counts old healthy
-//!   tasks plus new tasks that are healthy (or running, without health checks) *and* ready;
+//! - old tasks that are failing (not running, unreachable, failing checks) are killed at once;
+//!   the others are killed only while `capacity - killed >= minHealthy`, where capacity counts
+//!   old healthy tasks, old tasks whose health is not known yet (killed first), and new tasks
+//!   that are healthy (or running, without health checks) *and* ready;
 //! - new tasks are launched up to `maxCapacity - (old alive after kills) - (new alive)` and at
 //!   most `instances - (new alive)`;
 //! - done when no old task is left and `instances` new tasks are healthy and ready.
@@ -50,6 +51,10 @@ impl TaskView {
     pub fn is_healthy(&self, has_health_checks: bool) -> bool {
         self.phase == TaskPhase::Running && (!has_health_checks || self.healthy == Some(true))
     }
+    /// Adds nothing: unreachable, not running yet, or failing its health checks.
+    pub fn is_failing(&self, has_health_checks: bool) -> bool {
+        self.phase != TaskPhase::Running || (has_health_checks && self.healthy == Some(false))
+    }
     /// Healthy and ready: a new task that may replace an old one.
     pub fn is_replacement_ready(&self, has_health_checks: bool) -> bool {
         self.is_healthy(has_health_checks) && self.ready
@@ -68,15 +73,17 @@ pub fn max_capacity(instances: u32, strategy: &UpgradeStrategy) -> u32 {
     (x + 1e-9).floor().max(0.0) as u32
 }
 
-/// Orders tasks for killing: lower ranks first (unreachable, staging, unhealthy, healthy),
+/// Orders tasks for killing: lower ranks first (unreachable, staging, failing checks,
+/// health unknown, healthy),
 /// then by kill selection, then by id.
 fn kill_order(a: &TaskView, b: &TaskView, sel: KillSelection, has_hc: bool) -> Ordering {
     let rank = |t: &TaskView| -> u8 {
         match t.phase {
             TaskPhase::Unreachable => 0,
             TaskPhase::Staging => 1,
-            TaskPhase::Running if !t.is_healthy(has_hc) => 2,
-            TaskPhase::Running => 3,
+            TaskPhase::Running if t.is_failing(has_hc) => 2,
+            TaskPhase::Running if !t.is_healthy(has_hc) => 3,
+            TaskPhase::Running => 4,
         }
     };
     rank(a)
@@ -127,16 +134,25 @@ pub fn restart_step(input: &RestartInput<'_>) -> RestartDecision {
     let min_h = min_healthy(n, &input.strategy);
     let mut max_c = max_capacity(n, &input.strategy);
     let old_healthy = input.old.iter().filter(|t| t.is_healthy(hc)).count() as u32;
+    // Old tasks whose health is not known yet (grace period, checks not reported since a
+    // restart) are presumed to serve: they count toward capacity and are killed before
+    // healthy ones, within the same budget, so confirmed-healthy capacity never drops below
+    // `minHealthy` and the restart cannot stall on them.
+    let old_unknown = input
+        .old
+        .iter()
+        .filter(|t| !t.is_failing(hc) && !t.is_healthy(hc))
+        .count() as u32;
     let new_ready = input
         .new
         .iter()
         .filter(|t| t.is_replacement_ready(hc))
         .count() as u32;
-    let healthy = old_healthy + new_ready;
+    let capacity = old_healthy + old_unknown + new_ready;
     // What kills must keep: minHealthy, or one less for resident apps in the equal case
     // (their tasks are pinned to reservations, an extra task has nowhere to go).
     let mut keep = min_h;
-    if min_h == max_c && max_c <= healthy {
+    if min_h == max_c && max_c <= capacity {
         if input.resident {
             keep = min_h.saturating_sub(1);
         } else {
@@ -155,17 +171,17 @@ pub fn restart_step(input: &RestartInput<'_>) -> RestartDecision {
         };
     }
 
-    // Old tasks in kill order: not-healthy ones first (they carry no capacity).
+    // Old tasks in kill order: failing ones go at once (they carry no capacity), then
+    // unknown-health and healthy ones while the capacity stays at `keep` or above.
     let mut old: Vec<&TaskView> = input.old.iter().collect();
     old.sort_by(|a, b| kill_order(a, b, input.kill_selection, hc));
-    let healthy_killable = healthy.saturating_sub(keep).min(old_healthy);
+    let mut budget = capacity.saturating_sub(keep);
     let mut kill = Vec::new();
-    let mut healthy_killed = 0;
     for t in old {
-        if !t.is_healthy(hc) {
+        if t.is_failing(hc) {
             kill.push(t.id.clone());
-        } else if healthy_killed < healthy_killable {
-            healthy_killed += 1;
+        } else if budget > 0 {
+            budget -= 1;
             kill.push(t.id.clone());
         }
     }

@@ -204,6 +204,7 @@ fn scale_up_launches_the_missing_count() {
 }
 
 /// Simulates a rolling restart: launched tasks become healthy+ready after `delay` rounds.
+#[allow(clippy::too_many_arguments)]
 fn simulate(
     n: u32,
     mhc: f64,
@@ -211,12 +212,23 @@ fn simulate(
     delay: u32,
     hc: bool,
     resident: bool,
+    unknown: u32,
+    failing: u32,
 ) -> Result<u32, TestCaseError> {
     let strategy = strategy(mhc, moc);
     let min_h = min_healthy(n, &strategy);
     let mut old: Vec<TaskView> = (0..n)
         .map(|i| running(&format!("o{i}"), i as i64))
         .collect();
+    // some old tasks have no health result yet, some fail their checks
+    for (i, t) in old.iter_mut().enumerate() {
+        let i = i as u32;
+        if i < unknown {
+            t.healthy = None;
+        } else if i < unknown + failing {
+            t.healthy = Some(false);
+        }
+    }
     // (task, rounds until ready)
     let mut new: Vec<(TaskView, u32)> = Vec::new();
     let mut next_id = 0;
@@ -289,10 +301,12 @@ proptest! {
         delay in 0u32..3,
         hc in any::<bool>(),
         resident in any::<bool>(),
+        unknown in 0u32..10,
+        failing in 0u32..10,
     ) {
         // resident apps must have maximumOverCapacity 0 (validation)
         let moc = if resident { 0 } else { moc };
-        simulate(n, mhc as f64 / 10.0, moc as f64 / 10.0, delay, hc, resident)?;
+        simulate(n, mhc as f64 / 10.0, moc as f64 / 10.0, delay, hc, resident, unknown, failing)?;
     }
 
     #[test]
@@ -325,4 +339,39 @@ fn resident_apps_kill_one_below_min_healthy_instead_of_overcommitting() {
     assert_eq!(d.max_capacity, 3);
     assert_eq!(d.kill, vec!["o2"]);
     assert_eq!(d.launch, 1);
+}
+
+#[test]
+fn unknown_health_old_tasks_count_as_capacity_and_go_before_healthy_ones() {
+    let mut old: Vec<TaskView> = (0..4).map(|i| running(&format!("o{i}"), i)).collect();
+    old[3].healthy = None;
+    // minHealthy 3 of 4: one task may go, and it is the one without a health result
+    let d = restart_step(&RestartInput {
+        instances: 4,
+        strategy: strategy(0.75, 0.0),
+        kill_selection: KillSelection::OldestFirst,
+        has_health_checks: true,
+        resident: false,
+        old: &old,
+        new: &[],
+    });
+    assert_eq!(d.kill, vec!["o3"]);
+    assert_eq!(d.launch, 1);
+    // all old tasks unknown, minHealthy == maxCapacity: the extra slot still opens
+    let unknown: Vec<TaskView> = (0..3)
+        .map(|i| TaskView {
+            healthy: None,
+            ..running(&format!("u{i}"), i)
+        })
+        .collect();
+    let d = restart_step(&RestartInput {
+        instances: 3,
+        strategy: strategy(1.0, 0.0),
+        kill_selection: KillSelection::OldestFirst,
+        has_health_checks: true,
+        resident: false,
+        old: &unknown,
+        new: &[],
+    });
+    assert_eq!((d.kill.len(), d.launch, d.max_capacity), (0, 1, 4));
 }
