@@ -239,14 +239,8 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
     if let Some(t) = &template {
         let path = dir.join(t.kind.file_name());
         let parsed = match t.kind {
-            TemplateKind::Mustache => pkg
-                .derived
-                .0
-                .mustache
-                .get_or_init(|| mustache::Template::parse(&t.source))
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            // Checked, not kept: the first render parses it again and keeps it.
+            TemplateKind::Mustache => mustache::Template::parse(&t.source).map(|_| ()).map_err(|e| e.to_string()),
             TemplateKind::Tera => render::tera_with_template(&t.source).map(|_| ()),
         };
         if let Err(msg) = parsed {

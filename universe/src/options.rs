@@ -56,23 +56,10 @@ pub fn deep_merge(base: Value, over: Value) -> Value {
 
 /// Rules 1-3: the options a package is rendered with. `user` is what the user gave (`None` or
 /// `{}` for none). Errors list every failing option path.
+///
+/// The config.json schema is compiled per call on purpose: a compiled schema takes ~100 times
+/// the memory of its JSON, and a package service holding thousands of versions renders rarely.
 pub fn resolve(package: &str, config: Option<&Value>, user: Option<&Value>) -> Result<Value, OptionsError> {
-    resolve_with(package, config, user, |c| schema::compile_config(c).map(std::sync::Arc::new))
-}
-
-/// [`resolve`] for a loaded package, reusing its compiled config.json validator.
-pub fn resolve_for(package: &crate::Package, user: Option<&Value>) -> Result<Value, OptionsError> {
-    resolve_with(&package.name, package.config.as_ref(), user, |c| {
-        package.derived.0.validator.get_or_init(|| schema::compile_config(c).map(std::sync::Arc::new)).clone()
-    })
-}
-
-fn resolve_with(
-    package: &str,
-    config: Option<&Value>,
-    user: Option<&Value>,
-    compile: impl FnOnce(&Value) -> Result<std::sync::Arc<jsonschema::Validator>, String>,
-) -> Result<Value, OptionsError> {
     let user = match user {
         None => None,
         Some(Value::Object(o)) if o.is_empty() => None,
@@ -86,7 +73,8 @@ fn resolve_with(
         };
     };
     let merged = deep_merge(Value::Object(defaults(config)), user.cloned().unwrap_or(Value::Object(Map::new())));
-    let validator = compile(config).map_err(|message| OptionsError::BadSchema { package: package.into(), message })?;
+    let validator = schema::compile_config(config)
+        .map_err(|message| OptionsError::BadSchema { package: package.into(), message })?;
     let problems: Vec<String> = schema::errors(&validator, &merged)
         .into_iter()
         .map(|(path, msg)| format!("{}: {msg}", option_path(&path)))

@@ -120,11 +120,10 @@ impl MarathonTemplate {
     }
 }
 
-/// Values derived from a package once and reused by every render: the compiled config.json
-/// validator and the DCOS_PACKAGE_DEFINITION label. Shared by clones; ignored by `==`.
+/// Values derived from a package on its first render and reused: the parsed mustache template
+/// and the DCOS_PACKAGE_DEFINITION label. Shared by clones; ignored by `==`.
 #[derive(Default)]
 pub(crate) struct Derived {
-    pub(crate) validator: std::sync::OnceLock<Result<std::sync::Arc<jsonschema::Validator>, String>>,
     pub(crate) definition_label: std::sync::OnceLock<String>,
     pub(crate) mustache: std::sync::OnceLock<Result<crate::mustache::Template, crate::mustache::MustacheError>>,
 }

@@ -52,7 +52,7 @@ pub enum RenderError {
 /// Renders `package` as Marathon app JSON: options resolved, template rendered, `appId` applied
 /// and the DCOS_PACKAGE_* labels added.
 pub fn render(package: &Package, request: &RenderRequest<'_>) -> Result<Rendered, RenderError> {
-    let resolved = options::resolve_for(package, request.options)?;
+    let resolved = options::resolve(&package.name, package.config.as_ref(), request.options)?;
     let mut app = render_template(package, &resolved)?;
     if let Some(id) = request.app_id {
         app.insert("id".into(), Value::String(id.to_string()));
