@@ -37,14 +37,28 @@ impl Run {
         )
     }
     fn ok(self) -> Run {
-        assert!(self.out.status.success(), "expected success: {}", self.show());
+        assert!(
+            self.out.status.success(),
+            "expected success: {}",
+            self.show()
+        );
         self
     }
     /// Fails with exit 1, one stderr line, containing every `needles`.
     fn fails_with(self, needles: &[&str]) -> Run {
-        assert_eq!(self.out.status.code(), Some(1), "expected exit 1: {}", self.show());
+        assert_eq!(
+            self.out.status.code(),
+            Some(1),
+            "expected exit 1: {}",
+            self.show()
+        );
         let err = self.stderr();
-        assert_eq!(err.trim_end().lines().count(), 1, "expected one stderr line: {}", self.show());
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "expected one stderr line: {}",
+            self.show()
+        );
         assert!(!err.contains("panicked"), "panic: {}", self.show());
         for n in needles {
             assert!(err.contains(n), "stderr lacks {n:?}: {}", self.show());
@@ -54,8 +68,15 @@ impl Run {
 }
 
 fn dcos(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_dcos")).args(args).current_dir(dir).output().unwrap();
-    Run { out, dir: dir.to_path_buf() }
+    let out = Command::new(env!("CARGO_BIN_EXE_dcos"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    Run {
+        out,
+        dir: dir.to_path_buf(),
+    }
 }
 
 /// Copies the sample repo's packages into `dir/repo` (writable).
@@ -83,7 +104,11 @@ fn copy_sample(dir: &Path) -> PathBuf {
 
 /// A minimal valid package `name` at `release` in `repo`.
 fn write_package(repo: &Path, name: &str, release: u32, template: &str) -> PathBuf {
-    let dir = repo.join("packages").join(name[..1].to_uppercase()).join(name).join(release.to_string());
+    let dir = repo
+        .join("packages")
+        .join(name[..1].to_uppercase())
+        .join(name)
+        .join(release.to_string());
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("package.json"),
@@ -103,15 +128,33 @@ fn write_package(repo: &Path, name: &str, release: u32, template: &str) -> PathB
     dir
 }
 
-const GOOD_TEMPLATE: &str = r#"{"id": "{{service.name}}", "cpus": {{service.cpus}}, "labels": {"A": "b"}}"#;
+const GOOD_TEMPLATE: &str =
+    r#"{"id": "{{service.name}}", "cpus": {{service.cpus}}, "labels": {"A": "b"}}"#;
 
 #[test]
 fn validate_sample_repo_reports_no_problem() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = dcos(tmp.path(), &["universe", "validate", sample_repo().to_str().unwrap()]).ok();
-    assert_eq!(run.stdout().trim(), "16 packages, 19 versions: OK", "{}", run.show());
+    let run = dcos(
+        tmp.path(),
+        &["universe", "validate", sample_repo().to_str().unwrap()],
+    )
+    .ok();
+    assert_eq!(
+        run.stdout().trim(),
+        "16 packages, 19 versions: OK",
+        "{}",
+        run.show()
+    );
     // The packages/ folder itself works too.
-    dcos(tmp.path(), &["universe", "validate", sample_repo().join("packages").to_str().unwrap()]).ok();
+    dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "validate",
+            sample_repo().join("packages").to_str().unwrap(),
+        ],
+    )
+    .ok();
 }
 
 /// The rendered app less the DCOS_PACKAGE_* labels the package service adds (a template's own
@@ -119,7 +162,13 @@ fn validate_sample_repo_reports_no_problem() {
 fn strip_service_labels(mut app: Value, expected: &Value) -> Value {
     let own = expected.get("labels").cloned().unwrap_or(Value::Null);
     if let Some(labels) = app.get_mut("labels").and_then(Value::as_object_mut) {
-        for k in ["DCOS_PACKAGE_NAME", "DCOS_PACKAGE_VERSION", "DCOS_PACKAGE_SOURCE", "DCOS_PACKAGE_OPTIONS", "DCOS_PACKAGE_DEFINITION"] {
+        for k in [
+            "DCOS_PACKAGE_NAME",
+            "DCOS_PACKAGE_VERSION",
+            "DCOS_PACKAGE_SOURCE",
+            "DCOS_PACKAGE_OPTIONS",
+            "DCOS_PACKAGE_DEFINITION",
+        ] {
             if own.get(k).is_none() {
                 labels.remove(k);
             }
@@ -138,16 +187,29 @@ fn render_reproduces_every_expected_app() {
     let mut n = 0;
     for e in std::fs::read_dir(shared().join("universe-sample/expected")).unwrap() {
         let path = e.unwrap().path();
-        let expected: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let (name, release) = stem.rsplit_once('-').unwrap();
         // Find the version string of that release.
-        let pkg_json = sample_repo().join("packages").join(name[..1].to_uppercase()).join(name).join(release).join("package.json");
+        let pkg_json = sample_repo()
+            .join("packages")
+            .join(name[..1].to_uppercase())
+            .join(name)
+            .join(release)
+            .join("package.json");
         let pkg: Value = serde_json::from_str(&std::fs::read_to_string(pkg_json).unwrap()).unwrap();
         let version = pkg["version"].as_str().unwrap();
         let run = dcos(
             tmp.path(),
-            &["universe", "render", sample_repo().to_str().unwrap(), name, "--package-version", version],
+            &[
+                "universe",
+                "render",
+                sample_repo().to_str().unwrap(),
+                name,
+                "--package-version",
+                version,
+            ],
         );
         n += 1;
         if !run.out.status.success() {
@@ -157,7 +219,13 @@ fn render_reproduces_every_expected_app() {
         let app: Value = serde_json::from_str(&run.stdout()).unwrap();
         assert_eq!(app["labels"]["DCOS_PACKAGE_NAME"], name, "{stem}");
         assert_eq!(app["labels"]["DCOS_PACKAGE_OPTIONS"], "e30=", "{stem}");
-        assert!(app["labels"]["DCOS_PACKAGE_SOURCE"].as_str().unwrap().starts_with("file:///"), "{stem}");
+        assert!(
+            app["labels"]["DCOS_PACKAGE_SOURCE"]
+                .as_str()
+                .unwrap()
+                .starts_with("file:///"),
+            "{stem}"
+        );
         if strip_service_labels(app, &expected) != expected {
             failures.push(format!("{stem}: output differs from {}", path.display()));
         }
@@ -172,13 +240,29 @@ fn render_with_options_and_app_id() {
     let repo = tmp.path().join("repo");
     write_package(&repo, "demo", 0, GOOD_TEMPLATE);
     std::fs::write(tmp.path().join("opts.json"), r#"{"service": {"cpus": 2}}"#).unwrap();
-    let run = dcos(tmp.path(), &["universe", "render", "repo", "demo", "--options", "opts.json", "--app-id", "/team/demo"]).ok();
+    let run = dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "render",
+            "repo",
+            "demo",
+            "--options",
+            "opts.json",
+            "--app-id",
+            "/team/demo",
+        ],
+    )
+    .ok();
     let app: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(app["id"], "/team/demo", "{}", run.show());
     assert_eq!(app["cpus"], 2, "{}", run.show());
     assert_eq!(app["labels"]["A"], "b");
     // base64 of the compact user options only.
-    assert_eq!(app["labels"]["DCOS_PACKAGE_OPTIONS"], "eyJzZXJ2aWNlIjp7ImNwdXMiOjJ9fQ==");
+    assert_eq!(
+        app["labels"]["DCOS_PACKAGE_OPTIONS"],
+        "eyJzZXJ2aWNlIjp7ImNwdXMiOjJ9fQ=="
+    );
 }
 
 #[test]
@@ -188,38 +272,90 @@ fn bad_input_gives_one_clear_line_and_exit_1() {
     let good = write_package(&repo, "demo", 0, GOOD_TEMPLATE);
 
     // Repo path that does not exist.
-    dcos(tmp.path(), &["universe", "render", "nowhere", "demo"]).fails_with(&["nowhere", "no such file"]);
+    dcos(tmp.path(), &["universe", "render", "nowhere", "demo"])
+        .fails_with(&["nowhere", "no such file"]);
     dcos(tmp.path(), &["universe", "validate", "nowhere"]).fails_with(&["nowhere", "no such file"]);
 
     // Unknown package, unknown version: errors name what exists.
-    dcos(tmp.path(), &["universe", "render", "repo", "nope"]).fails_with(&["\"nope\" not found", "demo"]);
-    dcos(tmp.path(), &["universe", "render", "repo", "demo", "--package-version", "9"])
-        .fails_with(&["no version \"9\"", "1.0.0"]);
+    dcos(tmp.path(), &["universe", "render", "repo", "nope"])
+        .fails_with(&["\"nope\" not found", "demo"]);
+    dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "render",
+            "repo",
+            "demo",
+            "--package-version",
+            "9",
+        ],
+    )
+    .fails_with(&["no version \"9\"", "1.0.0"]);
 
     // Options of the wrong type.
-    std::fs::write(tmp.path().join("bad.json"), r#"{"service": {"cpus": "lots"}}"#).unwrap();
-    dcos(tmp.path(), &["universe", "render", "repo", "demo", "--options", "bad.json"])
-        .fails_with(&["service.cpus", "bad.json"]);
+    std::fs::write(
+        tmp.path().join("bad.json"),
+        r#"{"service": {"cpus": "lots"}}"#,
+    )
+    .unwrap();
+    dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "render",
+            "repo",
+            "demo",
+            "--options",
+            "bad.json",
+        ],
+    )
+    .fails_with(&["service.cpus", "bad.json"]);
     // Malformed options file.
     std::fs::write(tmp.path().join("broken.json"), r#"{"service": "#).unwrap();
-    dcos(tmp.path(), &["universe", "render", "repo", "demo", "--options", "broken.json"])
-        .fails_with(&["broken.json", "malformed JSON"]);
+    dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "render",
+            "repo",
+            "demo",
+            "--options",
+            "broken.json",
+        ],
+    )
+    .fails_with(&["broken.json", "malformed JSON"]);
 
     // Malformed package JSON: render and validate name the file.
     std::fs::write(good.join("config.json"), "{ not json").unwrap();
-    dcos(tmp.path(), &["universe", "render", "repo", "demo"]).fails_with(&["config.json", "malformed JSON", "line 1"]);
+    dcos(tmp.path(), &["universe", "render", "repo", "demo"]).fails_with(&[
+        "config.json",
+        "malformed JSON",
+        "line 1",
+    ]);
     let run = dcos(tmp.path(), &["universe", "validate", "repo"]);
     assert_eq!(run.out.status.code(), Some(1), "{}", run.show());
-    assert!(run.stdout().contains("config.json: malformed JSON"), "{}", run.show());
+    assert!(
+        run.stdout().contains("config.json: malformed JSON"),
+        "{}",
+        run.show()
+    );
 }
 
 #[test]
 fn unclosed_section_is_reported_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    write_package(&repo, "demo", 0, "{\n  \"id\": \"x\",\n  {{#service.name}}\n  \"cpus\": 1\n}");
-    dcos(tmp.path(), &["universe", "render", "repo", "demo"])
-        .fails_with(&["marathon.json.mustache", "line 3", "unclosed section `service.name`"]);
+    write_package(
+        &repo,
+        "demo",
+        0,
+        "{\n  \"id\": \"x\",\n  {{#service.name}}\n  \"cpus\": 1\n}",
+    );
+    dcos(tmp.path(), &["universe", "render", "repo", "demo"]).fails_with(&[
+        "marathon.json.mustache",
+        "line 3",
+        "unclosed section `service.name`",
+    ]);
     let run = dcos(tmp.path(), &["universe", "validate", "repo"]);
     assert_eq!(run.out.status.code(), Some(1), "{}", run.show());
     assert!(run.stdout().contains("unclosed section"), "{}", run.show());
@@ -230,13 +366,24 @@ fn folder_name_must_equal_package_name() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let dir = write_package(&repo, "demo", 0, GOOD_TEMPLATE);
-    let text = std::fs::read_to_string(dir.join("package.json")).unwrap().replace("\"demo\"", "\"dummy\"");
+    let text = std::fs::read_to_string(dir.join("package.json"))
+        .unwrap()
+        .replace("\"demo\"", "\"dummy\"");
     std::fs::write(dir.join("package.json"), text).unwrap();
-    dcos(tmp.path(), &["universe", "render", "repo", "demo"]).fails_with(&["package.json", "/name", "\"dummy\"", "\"demo\""]);
+    dcos(tmp.path(), &["universe", "render", "repo", "demo"]).fails_with(&[
+        "package.json",
+        "/name",
+        "\"dummy\"",
+        "\"demo\"",
+    ]);
     let run = dcos(tmp.path(), &["universe", "validate", "repo"]);
     assert_eq!(run.out.status.code(), Some(1), "{}", run.show());
     assert_eq!(run.stdout().lines().count(), 1, "{}", run.show());
-    assert!(run.stdout().contains("differs from the folder name"), "{}", run.show());
+    assert!(
+        run.stdout().contains("differs from the folder name"),
+        "{}",
+        run.show()
+    );
 }
 
 #[test]
@@ -245,7 +392,11 @@ fn validate_lists_every_problem_one_per_line() {
     let repo = copy_sample(tmp.path());
     // Three independent problems in three packages.
     let kafka = repo.join("packages/K/kafka/1200/package.json");
-    let text = std::fs::read_to_string(&kafka).unwrap().replacen("\"tags\"", "\"bogusField\": 1, \"tags\"", 1);
+    let text = std::fs::read_to_string(&kafka).unwrap().replacen(
+        "\"tags\"",
+        "\"bogusField\": 1, \"tags\"",
+        1,
+    );
     std::fs::write(&kafka, text).unwrap();
     std::fs::write(repo.join("packages/J/jenkins/0/resource.json"), "[").unwrap();
     std::fs::create_dir_all(repo.join("packages/R/redis/latest")).unwrap();
@@ -253,20 +404,50 @@ fn validate_lists_every_problem_one_per_line() {
     assert_eq!(run.out.status.code(), Some(1), "{}", run.show());
     let out = run.stdout();
     assert_eq!(out.lines().count(), 3, "{}", run.show());
-    assert!(out.contains("kafka/1200/package.json: at /: Additional properties") && out.contains("bogusField"), "{}", run.show());
-    assert!(out.contains("jenkins/0/resource.json: malformed JSON"), "{}", run.show());
-    assert!(out.contains("redis/latest: release folder \"latest\""), "{}", run.show());
+    assert!(
+        out.contains("kafka/1200/package.json: at /: Additional properties")
+            && out.contains("bogusField"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        out.contains("jenkins/0/resource.json: malformed JSON"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        out.contains("redis/latest: release folder \"latest\""),
+        "{}",
+        run.show()
+    );
     assert!(run.stderr().contains("3 problems"), "{}", run.show());
 }
 
 #[test]
 fn build_writes_schema_valid_index_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = dcos(tmp.path(), &["universe", "build", sample_repo().to_str().unwrap(), "-o", "out"]).ok();
+    let run = dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "build",
+            sample_repo().to_str().unwrap(),
+            "-o",
+            "out",
+        ],
+    )
+    .ok();
     assert!(run.stdout().contains("19 versions"), "{}", run.show());
     let out = tmp.path().join("out");
-    for f in ["universe.json", "repo-up-to-1.8.json", "repo-up-to-1.10.json", "repo-up-to-1.12.json", "repo-up-to-2.0.json"] {
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap();
+    for f in [
+        "universe.json",
+        "repo-up-to-1.8.json",
+        "repo-up-to-1.10.json",
+        "repo-up-to-1.12.json",
+        "repo-up-to-2.0.json",
+    ] {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap();
         assert!(doc["packages"].is_array(), "{f}: {}", run.show());
     }
     assert_eq!(
@@ -302,10 +483,17 @@ fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, S
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
     let ct = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     // Bodies are small enough to come unchunked or in one chunk; strip chunk framing if any.
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut rest = body;
         while let Some((size, after)) = rest.split_once("\r\n") {
@@ -327,7 +515,13 @@ fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, S
 fn serve_negotiates_the_index_version() {
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_dcos"))
-        .args(["universe", "serve", sample_repo().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "universe",
+            "serve",
+            sample_repo().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .current_dir(tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -335,16 +529,33 @@ fn serve_negotiates_the_index_version() {
         .unwrap();
     let mut server = Server(child);
     let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().last().unwrap_or_default().to_string();
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/repo"), "first line: {line:?}");
-    let addr = url.trim_start_matches("http://").trim_end_matches("/repo").to_string();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/repo"),
+        "first line: {line:?}"
+    );
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/repo")
+        .to_string();
 
-    let media = |v: &str| format!("application/vnd.dcos.universe.repo+json;charset=utf-8;version={v}");
+    let media =
+        |v: &str| format!("application/vnd.dcos.universe.repo+json;charset=utf-8;version={v}");
     let (status, ct, body) = http_get(&addr, "/repo", &[("Accept", &media("v4"))]);
     assert_eq!((status, ct.as_str()), (200, media("v4").as_str()));
     let doc: Value = serde_json::from_str(&body).unwrap();
-    assert!(doc["packages"].as_array().unwrap().iter().all(|p| p["packagingVersion"] != "5.0"));
+    assert!(doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["packagingVersion"] != "5.0"));
 
     // No Accept: v5, every package.
     let (status, ct, body) = http_get(&addr, "/repo", &[]);
@@ -353,10 +564,18 @@ fn serve_negotiates_the_index_version() {
     assert_eq!(doc["packages"].as_array().unwrap().len(), 19);
 
     // A DC/OS 1.9 user agent with v3: only packages allowed on 1.9.
-    let (_, ct, body) = http_get(&addr, "/repo", &[("Accept", &media("v3")), ("User-Agent", "dcos/1.9.4")]);
+    let (_, ct, body) = http_get(
+        &addr,
+        "/repo",
+        &[("Accept", &media("v3")), ("User-Agent", "dcos/1.9.4")],
+    );
     assert_eq!(ct, media("v3"));
     let doc: Value = serde_json::from_str(&body).unwrap();
-    assert!(!doc["packages"].as_array().unwrap().iter().any(|p| p["name"] == "hello-world"));
+    assert!(!doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "hello-world"));
 
     let (status, ct, _) = http_get(&addr, "/repo-up-to-1.10.json", &[]);
     assert_eq!((status, ct.as_str()), (200, media("v4").as_str()));

@@ -27,7 +27,11 @@ fn generate(root: &Path) -> usize {
         let letter = letter.expect("entry").path();
         for pkg in std::fs::read_dir(&letter).expect("letter dir") {
             let pkg = pkg.expect("entry").path();
-            let name = pkg.file_name().expect("name").to_string_lossy().into_owned();
+            let name = pkg
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             for rel in std::fs::read_dir(&pkg).expect("package dir") {
                 let rel = rel.expect("entry").path();
                 for i in 0..COPIES {
@@ -43,10 +47,14 @@ fn generate(root: &Path) -> usize {
                         let file = f.file_name().expect("file").to_owned();
                         if file == "package.json" {
                             let mut pj: Value =
-                                serde_json::from_str(&std::fs::read_to_string(&f).expect("read")).expect("json");
+                                serde_json::from_str(&std::fs::read_to_string(&f).expect("read"))
+                                    .expect("json");
                             pj["name"] = Value::String(new_name.clone());
-                            std::fs::write(dest.join(file), serde_json::to_string_pretty(&pj).expect("json"))
-                                .expect("write");
+                            std::fs::write(
+                                dest.join(file),
+                                serde_json::to_string_pretty(&pj).expect("json"),
+                            )
+                            .expect("write");
                         } else {
                             std::fs::copy(&f, dest.join(file)).expect("copy");
                         }
@@ -75,7 +83,12 @@ fn dcos_binary() -> Option<(PathBuf, &'static str)> {
 /// Runs a command, returning wall time and the child's peak RSS in MB (from wait4).
 fn timed(cmd: &mut Command) -> (Duration, f64, bool) {
     let start = Instant::now();
-    let child = cmd.stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    // Reaped below with wait4 (which also reports the child's resource usage).
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -111,7 +124,11 @@ fn main() {
     let repo_dir = tmp.path().join("repo");
     let t = Instant::now();
     let versions = generate(&repo_dir);
-    println!("generated {versions} package versions in {:.2?} at {}", t.elapsed(), repo_dir.display());
+    println!(
+        "generated {versions} package versions in {:.2?} at {}",
+        t.elapsed(),
+        repo_dir.display()
+    );
     assert!(versions >= 1000);
 
     // The real binary first, while this process is small: a child's peak RSS as reported by
@@ -120,8 +137,13 @@ fn main() {
     match dcos_binary() {
         Some((bin, profile)) => {
             let out = tmp.path().join("out-cli");
-            let (elapsed, rss, ok) =
-                timed(Command::new(&bin).args(["universe", "build"]).arg(&repo_dir).arg("-o").arg(&out));
+            let (elapsed, rss, ok) = timed(
+                Command::new(&bin)
+                    .args(["universe", "build"])
+                    .arg(&repo_dir)
+                    .arg("-o")
+                    .arg(&out),
+            );
             assert!(ok, "dcos universe build failed");
             println!(
                 "dcos universe build ({profile} binary {}): {:.2} s, peak RSS {rss:.0} MB for {versions} versions",
@@ -144,23 +166,41 @@ fn main() {
                 runs[20].as_secs_f64() * 1000.0
             );
         }
-        None => println!("dcos binary not built: run `cargo build --release -p dcos-cli` for the CLI figures"),
+        None => println!(
+            "dcos binary not built: run `cargo build --release -p dcos-cli` for the CLI figures"
+        ),
     }
 
     let t = Instant::now();
     let repo = Repository::load_dir(&repo_dir).expect("load generated repo");
-    println!("load_dir: {:.2?}, process RSS after load {:.0} MB (peak {:.0} MB)", t.elapsed(), rss_mb(), peak_mb());
+    println!(
+        "load_dir: {:.2?}, process RSS after load {:.0} MB (peak {:.0} MB)",
+        t.elapsed(),
+        rss_mb(),
+        peak_mb()
+    );
 
     // Library build (in process).
     let out_lib = tmp.path().join("out-lib");
     let t = Instant::now();
     universe::index::build(&repo, &out_lib).expect("build");
     let lib_build = t.elapsed();
-    println!("library index::build (loaded repo): {lib_build:.2?}, process peak RSS {:.0} MB", peak_mb());
+    println!(
+        "library index::build (loaded repo): {lib_build:.2?}, process peak RSS {:.0} MB",
+        peak_mb()
+    );
 
     // Renders per second, default options, DCOS_PACKAGE_* labels included.
-    let renderable: Vec<_> = repo.packages().iter().filter(|p| p.template.is_some()).collect();
-    let req = RenderRequest { options: None, app_id: None, source_uri: "https://example.test/repo" };
+    let renderable: Vec<_> = repo
+        .packages()
+        .iter()
+        .filter(|p| p.template.is_some())
+        .collect();
+    let req = RenderRequest {
+        options: None,
+        app_id: None,
+        source_uri: "https://example.test/repo",
+    };
     let passes = 3;
     let t = Instant::now();
     let mut n = 0usize;

@@ -41,7 +41,10 @@ impl IndexVersion {
 
     /// `application/vnd.dcos.universe.repo+json;charset=utf-8;version=vN`.
     pub fn content_type(self) -> String {
-        format!("application/vnd.dcos.universe.repo+json;charset=utf-8;version={}", self.as_str())
+        format!(
+            "application/vnd.dcos.universe.repo+json;charset=utf-8;version={}",
+            self.as_str()
+        )
     }
 
     /// The highest packaging version a document of this version can carry.
@@ -69,11 +72,18 @@ pub const DCOS_RELEASES: [(&str, IndexVersion); 7] = [
 
 /// Compares dotted release versions numerically (`1.10` > `1.9`); missing parts count as 0.
 pub fn compare_releases(a: &str, b: &str) -> std::cmp::Ordering {
-    let parse = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.trim().parse().unwrap_or(0)).collect() };
+    let parse = |s: &str| -> Vec<u64> {
+        s.split('.')
+            .map(|p| p.trim().parse().unwrap_or(0))
+            .collect()
+    };
     let (a, b) = (parse(a), parse(b));
     let n = a.len().max(b.len());
     for i in 0..n {
-        let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
+        let (x, y) = (
+            a.get(i).copied().unwrap_or(0),
+            b.get(i).copied().unwrap_or(0),
+        );
         if x != y {
             return x.cmp(&y);
         }
@@ -98,7 +108,10 @@ pub fn index_entry(package: &Package, version: IndexVersion) -> Value {
                 obj.remove("upgradesFrom");
                 obj.remove("downgradesTo");
             }
-            obj.insert("packagingVersion".into(), Value::String(max.as_str().into()));
+            obj.insert(
+                "packagingVersion".into(),
+                Value::String(max.as_str().into()),
+            );
         }
     }
     entry
@@ -106,7 +119,11 @@ pub fn index_entry(package: &Package, version: IndexVersion) -> Value {
 
 /// An index document of `version` for `packages`; with `dcos_release`, only the packages that
 /// release may use (and, before 1.10, the old double escaping of quotes in config strings).
-pub fn index_document(packages: &[Package], version: IndexVersion, dcos_release: Option<&str>) -> Value {
+pub fn index_document(
+    packages: &[Package],
+    version: IndexVersion,
+    dcos_release: Option<&str>,
+) -> Value {
     let entries: Vec<Value> = packages
         .iter()
         .filter(|p| dcos_release.is_none_or(|r| allowed_on(p, r)))
@@ -120,7 +137,8 @@ pub fn index_document(packages: &[Package], version: IndexVersion, dcos_release:
 /// The entry of `package` in a document of `version` for `dcos_release` (downgraded, and with
 /// the old escaping before 1.10).
 fn document_entry(package: &Package, version: IndexVersion, dcos_release: Option<&str>) -> Value {
-    let old_escaping = dcos_release.is_some_and(|r| compare_releases(r, "1.10") == std::cmp::Ordering::Less);
+    let old_escaping =
+        dcos_release.is_some_and(|r| compare_releases(r, "1.10") == std::cmp::Ordering::Less);
     let mut e = index_entry(package, version);
     if old_escaping {
         if let Some(props) = e.get_mut("config").and_then(|c| c.get_mut("properties")) {
@@ -133,9 +151,13 @@ fn document_entry(package: &Package, version: IndexVersion, dcos_release: Option
 /// Cosmos before DC/OS 1.10 unescaped stringified JSON once too often; the generator escaped
 /// the quotes in string defaults and descriptions once more for those releases.
 fn escape_compat(properties: &mut Value) {
-    let Some(props) = properties.as_object_mut() else { return };
+    let Some(props) = properties.as_object_mut() else {
+        return;
+    };
     for prop in props.values_mut() {
-        let Some(obj) = prop.as_object_mut() else { continue };
+        let Some(obj) = prop.as_object_mut() else {
+            continue;
+        };
         if let Some(Value::String(d)) = obj.get_mut("description") {
             *d = escape_quotes(d);
         }
@@ -178,7 +200,11 @@ fn escape_quotes(s: &str) -> String {
 pub fn validate_index(doc: &Value, version: IndexVersion, file: &str) -> Vec<Problem> {
     schema::check(schema::SchemaKind::Index(version), doc)
         .into_iter()
-        .map(|(path, message)| Problem { file: file.into(), path, message })
+        .map(|(path, message)| Problem {
+            file: file.into(),
+            path,
+            message,
+        })
         .collect()
 }
 
@@ -202,9 +228,15 @@ pub fn build(repo: &Repository, out_dir: &Path) -> Result<Vec<PathBuf>, BuildErr
         ("repo-empty-v3.json".into(), IndexVersion::V3, None, true),
     ];
     for (release, version) in DCOS_RELEASES {
-        plan.push((format!("repo-up-to-{release}.json"), version, Some(release), false));
+        plan.push((
+            format!("repo-up-to-{release}.json"),
+            version,
+            Some(release),
+            false,
+        ));
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| BuildError::Io(out_dir.to_path_buf(), e.to_string()))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| BuildError::Io(out_dir.to_path_buf(), e.to_string()))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut result = Ok(());
     for (file, version, release, empty) in &plan {
@@ -226,7 +258,8 @@ pub fn build(repo: &Repository, out_dir: &Path) -> Result<Vec<PathBuf>, BuildErr
     for ((tmp, path), (file, version, _, _)) in staged.into_iter().zip(&plan) {
         std::fs::rename(&tmp, &path).map_err(|e| BuildError::Io(path.clone(), e.to_string()))?;
         let ct = out_dir.join(file.replace(".json", ".content_type"));
-        std::fs::write(&ct, version.content_type()).map_err(|e| BuildError::Io(ct.clone(), e.to_string()))?;
+        std::fs::write(&ct, version.content_type())
+            .map_err(|e| BuildError::Io(ct.clone(), e.to_string()))?;
         written.push(path);
     }
     Ok(written)
@@ -241,7 +274,9 @@ impl WriteError {
     fn into_build_error(self, out_dir: &Path) -> BuildError {
         match self {
             WriteError::Io(p, e) => BuildError::Io(p, e),
-            WriteError::Invalid(file, problems) => BuildError::Invalid(out_dir.join(file), problems),
+            WriteError::Invalid(file, problems) => {
+                BuildError::Invalid(out_dir.join(file), problems)
+            }
         }
     }
 }
@@ -260,11 +295,19 @@ fn write_document(
     let mut w = std::io::BufWriter::new(f);
     w.write_all(b"{\"packages\":[").map_err(io)?;
     let mut first = true;
-    for (i, package) in packages.iter().filter(|p| release.is_none_or(|r| allowed_on(p, r))).enumerate() {
+    for (i, package) in packages
+        .iter()
+        .filter(|p| release.is_none_or(|r| allowed_on(p, r)))
+        .enumerate()
+    {
         let entry = document_entry(package, version, release);
         let problems: Vec<Problem> = schema::check(schema::SchemaKind::IndexEntry(version), &entry)
             .into_iter()
-            .map(|(path, message)| Problem { file: file.into(), path: format!("/packages/{i}{}", path.trim_end_matches('/')), message })
+            .map(|(path, message)| Problem {
+                file: file.into(),
+                path: format!("/packages/{i}{}", path.trim_end_matches('/')),
+                message,
+            })
             .collect();
         if !problems.is_empty() {
             return Err(WriteError::Invalid(file.into(), problems));
@@ -273,7 +316,8 @@ fn write_document(
             w.write_all(b",").map_err(io)?;
         }
         first = false;
-        serde_json::to_writer(&mut w, &entry).map_err(|e| WriteError::Io(tmp.to_path_buf(), e.to_string()))?;
+        serde_json::to_writer(&mut w, &entry)
+            .map_err(|e| WriteError::Io(tmp.to_path_buf(), e.to_string()))?;
     }
     w.write_all(b"]}").map_err(io)?;
     w.flush().map_err(io)

@@ -9,8 +9,8 @@
 //! Universe publishes ([`index::build`]). The schemas are embedded: nothing is read from outside
 //! the repository being worked on.
 
-mod load;
 pub mod index;
+mod load;
 pub mod mustache;
 pub mod options;
 mod package;
@@ -24,8 +24,8 @@ pub use index::{BuildError, IndexVersion};
 pub use options::OptionsError;
 pub use package::{MarathonTemplate, Package, PackagingVersion, TemplateKind, TERA_MARKER};
 pub use render::{
-    add_package_labels, decode_package_definition_label, package_definition_label, render, render_template,
-    RenderError, RenderRequest, Rendered,
+    add_package_labels, decode_package_definition_label, package_definition_label, render,
+    render_template, RenderError, RenderRequest, Rendered,
 };
 pub use repo::{Repository, ResolveError};
 
@@ -40,7 +40,11 @@ pub struct Problem {
 
 impl Problem {
     pub(crate) fn new(file: &Path, path: &str, message: impl Into<String>) -> Problem {
-        Problem { file: file.display().to_string(), path: path.to_string(), message: message.into() }
+        Problem {
+            file: file.display().to_string(),
+            path: path.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -61,7 +65,9 @@ impl std::fmt::Display for Problem {
 pub enum LoadError {
     #[error("{0}: no such file or directory: give the repo root (holding packages/) or its packages/ folder")]
     NotFound(PathBuf),
-    #[error("{0}: not a directory: give the repo root (holding packages/) or its packages/ folder")]
+    #[error(
+        "{0}: not a directory: give the repo root (holding packages/) or its packages/ folder"
+    )]
     NotADirectory(PathBuf),
     #[error("{0}: no packages/ folder here and no letter folders (A-Z): give the repo root or its packages/ folder")]
     NoPackages(PathBuf),
@@ -94,7 +100,11 @@ pub fn validate_dir(path: &Path) -> Result<ValidationReport, LoadError> {
     names.dedup();
     // Count names also for versions that failed to load, from the folder layout.
     let packages = count_package_folders(path).unwrap_or(names.len());
-    Ok(ValidationReport { packages, versions: scan.versions, problems: scan.problems })
+    Ok(ValidationReport {
+        packages,
+        versions: scan.versions,
+        problems: scan.problems,
+    })
 }
 
 fn count_package_folders(path: &Path) -> Option<usize> {
@@ -102,7 +112,11 @@ fn count_package_folders(path: &Path) -> Option<usize> {
     let mut n = 0;
     for letter in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
         if letter.path().is_dir() {
-            n += std::fs::read_dir(letter.path()).ok()?.filter_map(Result::ok).filter(|e| e.path().is_dir()).count();
+            n += std::fs::read_dir(letter.path())
+                .ok()?
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .count();
         }
     }
     Some(n)

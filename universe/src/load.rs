@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{mustache, render, schema, schema::SchemaKind, LoadError, MarathonTemplate, Package, PackagingVersion,
-            Problem, TemplateKind};
+use crate::{
+    mustache, render, schema, schema::SchemaKind, LoadError, MarathonTemplate, Package,
+    PackagingVersion, Problem, TemplateKind,
+};
 
 /// Files a package version folder may hold.
-const KNOWN_FILES: [&str; 6] =
-    ["package.json", "config.json", "resource.json", "command.json", "marathon.json.mustache", "marathon.json.tera"];
+const KNOWN_FILES: [&str; 6] = [
+    "package.json",
+    "config.json",
+    "resource.json",
+    "command.json",
+    "marathon.json.mustache",
+    "marathon.json.tera",
+];
 
 /// What a walk found.
 pub(crate) struct Scan {
@@ -75,7 +83,11 @@ fn entries(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, PathBuf)> {
 /// default options (what `validate` reports); loading for use skips them.
 pub(crate) fn scan(path: &Path, strict: bool) -> Result<Scan, LoadError> {
     let packages_dir = packages_dir(path)?;
-    let mut scan = Scan { packages: Vec::new(), problems: Vec::new(), versions: 0 };
+    let mut scan = Scan {
+        packages: Vec::new(),
+        problems: Vec::new(),
+        versions: 0,
+    };
     let name_re = package_name_regex();
     for (letter, letter_path) in entries(&packages_dir, &mut scan.problems) {
         if !letter_path.is_dir() || !is_letter_folder(&letter) {
@@ -88,7 +100,11 @@ pub(crate) fn scan(path: &Path, strict: bool) -> Result<Scan, LoadError> {
         }
         for (name, pkg_path) in entries(&letter_path, &mut scan.problems) {
             if !pkg_path.is_dir() {
-                scan.problems.push(Problem::new(&pkg_path, "", "unexpected file: a letter folder holds package folders only"));
+                scan.problems.push(Problem::new(
+                    &pkg_path,
+                    "",
+                    "unexpected file: a letter folder holds package folders only",
+                ));
                 continue;
             }
             if !name_re.is_match(&name) {
@@ -101,7 +117,10 @@ pub(crate) fn scan(path: &Path, strict: bool) -> Result<Scan, LoadError> {
                 scan.problems.push(Problem::new(
                     &pkg_path,
                     "",
-                    format!("package {name:?} is in letter folder {letter}: move it to packages/{}/", name[..1].to_ascii_uppercase()),
+                    format!(
+                        "package {name:?} is in letter folder {letter}: move it to packages/{}/",
+                        name[..1].to_ascii_uppercase()
+                    ),
                 ));
             }
             for (release, rel_path) in entries(&pkg_path, &mut scan.problems) {
@@ -110,7 +129,11 @@ pub(crate) fn scan(path: &Path, strict: bool) -> Result<Scan, LoadError> {
                     continue;
                 }
                 scan.versions += 1;
-                let Some(release_version) = release.parse::<u64>().ok().filter(|_| release.bytes().all(|b| b.is_ascii_digit())) else {
+                let Some(release_version) = release
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|_| release.bytes().all(|b| b.is_ascii_digit()))
+                else {
                     scan.problems.push(Problem::new(
                         &rel_path,
                         "",
@@ -119,14 +142,24 @@ pub(crate) fn scan(path: &Path, strict: bool) -> Result<Scan, LoadError> {
                     continue;
                 };
                 let before = scan.problems.len();
-                let pkg = load_version(&rel_path, &name, release_version, strict, &mut scan.problems);
+                let pkg = load_version(
+                    &rel_path,
+                    &name,
+                    release_version,
+                    strict,
+                    &mut scan.problems,
+                );
                 if let Some(pkg) = pkg.filter(|_| scan.problems.len() == before) {
                     scan.packages.push(pkg);
                 }
             }
         }
     }
-    scan.packages.sort_by(|a, b| a.name.cmp(&b.name).then(a.release_version.cmp(&b.release_version)));
+    scan.packages.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.release_version.cmp(&b.release_version))
+    });
     Ok(scan)
 }
 
@@ -140,7 +173,11 @@ fn read_json(path: &Path, problems: &mut Vec<Problem>) -> Option<Value> {
     match serde_json::from_str::<Value>(&text) {
         Ok(v) => Some(v),
         Err(e) => {
-            problems.push(Problem::new(path, "", format!("malformed JSON: {e}: fix the syntax")));
+            problems.push(Problem::new(
+                path,
+                "",
+                format!("malformed JSON: {e}: fix the syntax"),
+            ));
             None
         }
     }
@@ -171,7 +208,13 @@ fn optional_json(dir: &Path, file: &str, problems: &mut Vec<Problem>) -> Option<
     }
 }
 
-fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, problems: &mut Vec<Problem>) -> Option<Package> {
+fn load_version(
+    dir: &Path,
+    folder_name: &str,
+    release: u64,
+    strict: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<Package> {
     let start = problems.len();
     if strict {
         for (file, path) in entries(dir, problems) {
@@ -179,14 +222,21 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
                 problems.push(Problem::new(
                     &path,
                     "",
-                    format!("unexpected file: a package version holds only {}", KNOWN_FILES.join(", ")),
+                    format!(
+                        "unexpected file: a package version holds only {}",
+                        KNOWN_FILES.join(", ")
+                    ),
                 ));
             }
         }
     }
     let package_json = dir.join("package.json");
     if !package_json.is_file() {
-        problems.push(Problem::new(&package_json, "", "missing: every package version needs a package.json"));
+        problems.push(Problem::new(
+            &package_json,
+            "",
+            "missing: every package version needs a package.json",
+        ));
         return None;
     }
     let metadata = read_json(&package_json, problems);
@@ -198,20 +248,41 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
     let tera_path = dir.join(TemplateKind::Tera.file_name());
     let template = match (mustache_path.is_file(), tera_path.is_file()) {
         (true, true) => {
-            problems.push(Problem::new(&tera_path, "", "both marathon.json.mustache and marathon.json.tera exist: keep one"));
+            problems.push(Problem::new(
+                &tera_path,
+                "",
+                "both marathon.json.mustache and marathon.json.tera exist: keep one",
+            ));
             None
         }
-        (true, false) => read_text(&mustache_path, problems).map(|source| MarathonTemplate { kind: TemplateKind::Mustache, source }),
-        (false, true) => read_text(&tera_path, problems).map(|source| MarathonTemplate { kind: TemplateKind::Tera, source }),
+        (true, false) => read_text(&mustache_path, problems).map(|source| MarathonTemplate {
+            kind: TemplateKind::Mustache,
+            source,
+        }),
+        (false, true) => read_text(&tera_path, problems).map(|source| MarathonTemplate {
+            kind: TemplateKind::Tera,
+            source,
+        }),
         (false, false) => None,
     };
-    let Some(metadata) = metadata else { return None };
+    let metadata = metadata?;
     let Value::Object(meta_obj) = metadata.clone() else {
-        problems.push(Problem::new(&package_json, "/", "package.json must be a JSON object"));
+        problems.push(Problem::new(
+            &package_json,
+            "/",
+            "package.json must be a JSON object",
+        ));
         return None;
     };
 
-    let pkg = match Package::from_parts(meta_obj, release, config.clone(), resource.clone(), command.clone(), template.clone()) {
+    let pkg = match Package::from_parts(
+        meta_obj,
+        release,
+        config.clone(),
+        resource.clone(),
+        command.clone(),
+        template.clone(),
+    ) {
         Ok(p) => p,
         Err((ptr, msg)) => {
             problems.push(Problem::new(&package_json, &ptr, msg));
@@ -227,7 +298,11 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
     }
     let pv = pkg.packaging_version;
     if pv == PackagingVersion::V2 && template.is_none() {
-        problems.push(Problem::new(&mustache_path, "", "missing: packaging 2.0 requires a marathon.json.mustache"));
+        problems.push(Problem::new(
+            &mustache_path,
+            "",
+            "missing: packaging 2.0 requires a marathon.json.mustache",
+        ));
     }
     if pv >= PackagingVersion::V4 && command.is_some() {
         problems.push(Problem::new(
@@ -240,18 +315,28 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
         let path = dir.join(t.kind.file_name());
         let parsed = match t.kind {
             // Checked, not kept: the first render parses it again and keeps it.
-            TemplateKind::Mustache => mustache::Template::parse(&t.source).map(|_| ()).map_err(|e| e.to_string()),
+            TemplateKind::Mustache => mustache::Template::parse(&t.source)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             TemplateKind::Tera => render::tera_with_template(&t.source).map(|_| ()),
         };
         if let Err(msg) = parsed {
-            problems.push(Problem::new(&path, "", format!("template does not parse: {msg}")));
+            problems.push(Problem::new(
+                &path,
+                "",
+                format!("template does not parse: {msg}"),
+            ));
         }
     }
     if strict {
         // Compiled schemas are big: only `validate` compiles them all; renders compile lazily.
         if let Some(cfg) = &config {
             if let Err(msg) = schema::compile_config(cfg) {
-                problems.push(Problem::new(&dir.join("config.json"), "", format!("not a valid draft-4 JSON Schema: {msg}")));
+                problems.push(Problem::new(
+                    &dir.join("config.json"),
+                    "",
+                    format!("not a valid draft-4 JSON Schema: {msg}"),
+                ));
             }
         }
         let checks: [(&str, Option<&Value>, SchemaKind); 4] = [
@@ -269,10 +354,22 @@ fn load_version(dir: &Path, folder_name: &str, release: u64, strict: bool, probl
         }
         // A package that is otherwise sound must render with its default options.
         if problems.len() == start && pkg.template.is_some() {
-            let request = crate::RenderRequest { options: None, app_id: None, source_uri: "" };
+            let request = crate::RenderRequest {
+                options: None,
+                app_id: None,
+                source_uri: "",
+            };
             if let Err(e) = render::render(&pkg, &request) {
-                let file = pkg.template.as_ref().map(|t| t.kind.file_name()).unwrap_or("package.json");
-                problems.push(Problem::new(&dir.join(file), "", format!("does not render with default options: {e}")));
+                let file = pkg
+                    .template
+                    .as_ref()
+                    .map(|t| t.kind.file_name())
+                    .unwrap_or("package.json");
+                problems.push(Problem::new(
+                    &dir.join(file),
+                    "",
+                    format!("does not render with default options: {e}"),
+                ));
             }
         }
     }

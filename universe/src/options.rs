@@ -8,12 +8,17 @@ use crate::schema;
 /// Why options were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OptionsError {
-    #[error("options not allowed: package {package} has no config.json; install it without options")]
+    #[error(
+        "options not allowed: package {package} has no config.json; install it without options"
+    )]
     NotAllowed { package: String },
     #[error("options must be a JSON object, got {got}")]
     NotAnObject { got: String },
     #[error("options do not match package {package}'s config.json: {}", .problems.join("; "))]
-    Invalid { package: String, problems: Vec<String> },
+    Invalid {
+        package: String,
+        problems: Vec<String>,
+    },
     #[error("package {package}'s config.json is not a usable draft-4 schema: {message}")]
     BadSchema { package: String, message: String },
 }
@@ -59,22 +64,37 @@ pub fn deep_merge(base: Value, over: Value) -> Value {
 ///
 /// The config.json schema is compiled per call on purpose: a compiled schema takes ~100 times
 /// the memory of its JSON, and a package service holding thousands of versions renders rarely.
-pub fn resolve(package: &str, config: Option<&Value>, user: Option<&Value>) -> Result<Value, OptionsError> {
+pub fn resolve(
+    package: &str,
+    config: Option<&Value>,
+    user: Option<&Value>,
+) -> Result<Value, OptionsError> {
     let user = match user {
         None => None,
         Some(Value::Object(o)) if o.is_empty() => None,
         Some(v @ Value::Object(_)) => Some(v),
-        Some(other) => return Err(OptionsError::NotAnObject { got: type_name(other).into() }),
+        Some(other) => {
+            return Err(OptionsError::NotAnObject {
+                got: type_name(other).into(),
+            })
+        }
     };
     let Some(config) = config else {
         return match user {
-            Some(_) => Err(OptionsError::NotAllowed { package: package.into() }),
+            Some(_) => Err(OptionsError::NotAllowed {
+                package: package.into(),
+            }),
             None => Ok(Value::Object(Map::new())),
         };
     };
-    let merged = deep_merge(Value::Object(defaults(config)), user.cloned().unwrap_or(Value::Object(Map::new())));
-    let validator = schema::compile_config(config)
-        .map_err(|message| OptionsError::BadSchema { package: package.into(), message })?;
+    let merged = deep_merge(
+        Value::Object(defaults(config)),
+        user.cloned().unwrap_or(Value::Object(Map::new())),
+    );
+    let validator = schema::compile_config(config).map_err(|message| OptionsError::BadSchema {
+        package: package.into(),
+        message,
+    })?;
     let problems: Vec<String> = schema::errors(&validator, &merged)
         .into_iter()
         .map(|(path, msg)| format!("{}: {msg}", option_path(&path)))
@@ -82,7 +102,10 @@ pub fn resolve(package: &str, config: Option<&Value>, user: Option<&Value>) -> R
     if problems.is_empty() {
         Ok(merged)
     } else {
-        Err(OptionsError::Invalid { package: package.into(), problems })
+        Err(OptionsError::Invalid {
+            package: package.into(),
+            problems,
+        })
     }
 }
 
@@ -92,7 +115,10 @@ fn option_path(pointer: &str) -> String {
     if p.is_empty() {
         "(root)".into()
     } else {
-        p.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect::<Vec<_>>().join(".")
+        p.split('/')
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -134,24 +160,45 @@ mod tests {
 
     #[test]
     fn merge_replaces_arrays_and_merges_objects() {
-        let merged = resolve("p", Some(&config()), Some(&json!({"service": {"cpus": 2}, "list": [3]}))).unwrap();
-        assert_eq!(merged, json!({"service": {"name": "svc", "cpus": 2}, "list": [3]}));
+        let merged = resolve(
+            "p",
+            Some(&config()),
+            Some(&json!({"service": {"cpus": 2}, "list": [3]})),
+        )
+        .unwrap();
+        assert_eq!(
+            merged,
+            json!({"service": {"name": "svc", "cpus": 2}, "list": [3]})
+        );
     }
 
     #[test]
     fn every_failing_path_is_listed() {
-        let err = resolve("p", Some(&config()), Some(&json!({"service": {"cpus": "many", "name": 5}}))).unwrap_err();
+        let err = resolve(
+            "p",
+            Some(&config()),
+            Some(&json!({"service": {"cpus": "many", "name": 5}})),
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("service.cpus") && msg.contains("service.name"), "{msg}");
+        assert!(
+            msg.contains("service.cpus") && msg.contains("service.name"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn options_without_config_are_refused() {
         assert_eq!(
             resolve("p", None, Some(&json!({"a": 1}))).unwrap_err(),
-            OptionsError::NotAllowed { package: "p".into() }
+            OptionsError::NotAllowed {
+                package: "p".into()
+            }
         );
         assert_eq!(resolve("p", None, Some(&json!({}))).unwrap(), json!({}));
-        assert!(matches!(resolve("p", Some(&config()), Some(&json!([1]))), Err(OptionsError::NotAnObject { .. })));
+        assert!(matches!(
+            resolve("p", Some(&config()), Some(&json!([1]))),
+            Err(OptionsError::NotAnObject { .. })
+        ));
     }
 }

@@ -14,8 +14,12 @@ pub enum PackagingVersion {
 }
 
 impl PackagingVersion {
-    pub const ALL: [PackagingVersion; 4] =
-        [PackagingVersion::V2, PackagingVersion::V3, PackagingVersion::V4, PackagingVersion::V5];
+    pub const ALL: [PackagingVersion; 4] = [
+        PackagingVersion::V2,
+        PackagingVersion::V3,
+        PackagingVersion::V4,
+        PackagingVersion::V5,
+    ];
 
     /// Parses `"2.0"`, `"3.0"`, `"4.0"` or `"5.0"`.
     pub fn parse(s: &str) -> Option<PackagingVersion> {
@@ -114,8 +118,14 @@ impl MarathonTemplate {
     /// The template carried in an index's `v2AppMustacheTemplate` text.
     pub fn from_index_text(text: String) -> MarathonTemplate {
         match text.strip_prefix(TERA_MARKER) {
-            Some(rest) => MarathonTemplate { kind: TemplateKind::Tera, source: rest.to_string() },
-            None => MarathonTemplate { kind: TemplateKind::Mustache, source: text },
+            Some(rest) => MarathonTemplate {
+                kind: TemplateKind::Tera,
+                source: rest.to_string(),
+            },
+            None => MarathonTemplate {
+                kind: TemplateKind::Mustache,
+                source: text,
+            },
         }
     }
 }
@@ -125,7 +135,8 @@ impl MarathonTemplate {
 #[derive(Default)]
 pub(crate) struct Derived {
     pub(crate) definition_label: std::sync::OnceLock<String>,
-    pub(crate) mustache: std::sync::OnceLock<Result<crate::mustache::Template, crate::mustache::MustacheError>>,
+    pub(crate) mustache:
+        std::sync::OnceLock<Result<crate::mustache::Template, crate::mustache::MustacheError>>,
 }
 
 #[derive(Clone, Default)]
@@ -192,24 +203,50 @@ impl Package {
     ) -> Result<Package, (String, String)> {
         let pv_text = match metadata.get("packagingVersion") {
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(("/packagingVersion".into(), "must be a string such as \"4.0\"".into())),
-            None => return Err(("/packagingVersion".into(), "missing: add \"packagingVersion\": \"4.0\"".into())),
+            Some(_) => {
+                return Err((
+                    "/packagingVersion".into(),
+                    "must be a string such as \"4.0\"".into(),
+                ))
+            }
+            None => {
+                return Err((
+                    "/packagingVersion".into(),
+                    "missing: add \"packagingVersion\": \"4.0\"".into(),
+                ))
+            }
         };
         let packaging_version = PackagingVersion::parse(&pv_text).ok_or_else(|| {
-            ("/packagingVersion".to_string(), format!("unknown packaging version {pv_text:?}: use 2.0, 3.0, 4.0 or 5.0"))
+            (
+                "/packagingVersion".to_string(),
+                format!("unknown packaging version {pv_text:?}: use 2.0, 3.0, 4.0 or 5.0"),
+            )
         })?;
-        let name = string(&metadata, "name").ok_or(("/name".to_string(), "missing or not a string".to_string()))?;
-        let version =
-            string(&metadata, "version").ok_or(("/version".to_string(), "missing or not a string".to_string()))?;
+        let name = string(&metadata, "name")
+            .ok_or(("/name".to_string(), "missing or not a string".to_string()))?;
+        let version = string(&metadata, "version").ok_or((
+            "/version".to_string(),
+            "missing or not a string".to_string(),
+        ))?;
         let tags = match metadata.get("tags") {
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
             _ => Vec::new(),
         };
         Ok(Package {
             description: string(&metadata, "description").unwrap_or_default(),
             maintainer: string(&metadata, "maintainer").unwrap_or_default(),
-            framework: metadata.get("framework").and_then(Value::as_bool).unwrap_or(false),
-            selected: metadata.get("selected").and_then(Value::as_bool).unwrap_or(false),
+            framework: metadata
+                .get("framework")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            selected: metadata
+                .get("selected")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             pre_install_notes: string(&metadata, "preInstallNotes"),
             post_install_notes: string(&metadata, "postInstallNotes"),
             post_uninstall_notes: string(&metadata, "postUninstallNotes"),
@@ -235,9 +272,10 @@ impl Package {
         };
         let mut metadata = obj.clone();
         let release_version = match metadata.remove("releaseVersion") {
-            Some(v) => v
-                .as_u64()
-                .ok_or(("/releaseVersion".to_string(), "must be a non-negative integer".to_string()))?,
+            Some(v) => v.as_u64().ok_or((
+                "/releaseVersion".to_string(),
+                "must be a non-negative integer".to_string(),
+            ))?,
             None => return Err(("/releaseVersion".into(), "missing".into())),
         };
         let config = metadata.remove("config");
@@ -249,16 +287,35 @@ impl Package {
                 let b64 = m
                     .get("v2AppMustacheTemplate")
                     .and_then(Value::as_str)
-                    .ok_or(("/marathon/v2AppMustacheTemplate".to_string(), "missing or not a string".to_string()))?;
+                    .ok_or((
+                        "/marathon/v2AppMustacheTemplate".to_string(),
+                        "missing or not a string".to_string(),
+                    ))?;
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(b64)
-                    .map_err(|e| ("/marathon/v2AppMustacheTemplate".to_string(), format!("not base64: {e}")))?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| ("/marathon/v2AppMustacheTemplate".to_string(), "not UTF-8 text".to_string()))?;
+                    .map_err(|e| {
+                        (
+                            "/marathon/v2AppMustacheTemplate".to_string(),
+                            format!("not base64: {e}"),
+                        )
+                    })?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    (
+                        "/marathon/v2AppMustacheTemplate".to_string(),
+                        "not UTF-8 text".to_string(),
+                    )
+                })?;
                 Some(MarathonTemplate::from_index_text(text))
             }
         };
-        Package::from_parts(metadata, release_version, config, resource, command, template)
+        Package::from_parts(
+            metadata,
+            release_version,
+            config,
+            resource,
+            command,
+            template,
+        )
     }
 
     /// The package as an index entry: package.json plus `releaseVersion`, `resource`, `config`,

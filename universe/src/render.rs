@@ -42,10 +42,16 @@ pub enum RenderError {
     #[error("{file}: {message}")]
     Template { file: &'static str, message: String },
     #[error("{file} rendered to invalid JSON ({message}) near: {snippet}; fix the template (quote strings, mind trailing commas)")]
-    NotJson { file: &'static str, message: String, snippet: String },
+    NotJson {
+        file: &'static str,
+        message: String,
+        snippet: String,
+    },
     #[error("{file} rendered to JSON that is not an object: the app must be a JSON object")]
     NotObject { file: &'static str },
-    #[error("{file} rendered label {key:?} with a non-string value: labels must map strings to strings")]
+    #[error(
+        "{file} rendered label {key:?} with a non-string value: labels must map strings to strings"
+    )]
     BadLabel { file: &'static str, key: String },
 }
 
@@ -58,18 +64,33 @@ pub fn render(package: &Package, request: &RenderRequest<'_>) -> Result<Rendered
         app.insert("id".into(), Value::String(id.to_string()));
     }
     add_package_labels(&mut app, package, request.options, request.source_uri);
-    Ok(Rendered { app: Value::Object(app), resolved_options: resolved })
+    Ok(Rendered {
+        app: Value::Object(app),
+        resolved_options: resolved,
+    })
 }
 
 /// Rules 4-7: renders the template with `resolved_options` (+ `resource`) and checks the result
 /// is an object whose labels are strings. No DCOS_PACKAGE_* labels.
-pub fn render_template(package: &Package, resolved_options: &Value) -> Result<Map<String, Value>, RenderError> {
+pub fn render_template(
+    package: &Package,
+    resolved_options: &Value,
+) -> Result<Map<String, Value>, RenderError> {
     let Some(template) = &package.template else {
-        return Err(RenderError::NoTemplate { name: package.name.clone(), version: package.version.clone() });
+        return Err(RenderError::NoTemplate {
+            name: package.name.clone(),
+            version: package.version.clone(),
+        });
     };
     let file = template.kind.file_name();
     let mut resource = Map::new();
-    resource.insert("resource".into(), package.resource.clone().unwrap_or(Value::Object(Map::new())));
+    resource.insert(
+        "resource".into(),
+        package
+            .resource
+            .clone()
+            .unwrap_or(Value::Object(Map::new())),
+    );
     let context = options::deep_merge(resolved_options.clone(), Value::Object(resource));
     let text = match template.kind {
         TemplateKind::Mustache => package
@@ -80,8 +101,12 @@ pub fn render_template(package: &Package, resolved_options: &Value) -> Result<Ma
             .as_ref()
             .map_err(|e| e.clone())
             .and_then(|t| t.render(&context, RenderOptions::COSMOS, &HashMap::new()))
-            .map_err(|e| RenderError::Template { file, message: e.to_string() })?,
-        TemplateKind::Tera => render_tera(&template.source, &context).map_err(|message| RenderError::Template { file, message })?,
+            .map_err(|e| RenderError::Template {
+                file,
+                message: e.to_string(),
+            })?,
+        TemplateKind::Tera => render_tera(&template.source, &context)
+            .map_err(|message| RenderError::Template { file, message })?,
     };
     let value: Value = serde_json::from_str(&text).map_err(|e| RenderError::NotJson {
         file,
@@ -93,24 +118,39 @@ pub fn render_template(package: &Package, resolved_options: &Value) -> Result<Ma
     };
     if let Some(labels) = app.get("labels") {
         let Some(labels) = labels.as_object() else {
-            return Err(RenderError::BadLabel { file, key: "labels".into() });
+            return Err(RenderError::BadLabel {
+                file,
+                key: "labels".into(),
+            });
         };
         if let Some((k, _)) = labels.iter().find(|(_, v)| !v.is_string()) {
-            return Err(RenderError::BadLabel { file, key: k.clone() });
+            return Err(RenderError::BadLabel {
+                file,
+                key: k.clone(),
+            });
         }
     }
     Ok(app)
 }
 
 /// Rule 8: merges the package service's labels into the app's (these win).
-pub fn add_package_labels(app: &mut Map<String, Value>, package: &Package, user_options: Option<&Value>, source_uri: &str) {
+pub fn add_package_labels(
+    app: &mut Map<String, Value>,
+    package: &Package,
+    user_options: Option<&Value>,
+    source_uri: &str,
+) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let user = user_options.cloned().unwrap_or(Value::Object(Map::new()));
-    let labels = app.entry("labels").or_insert_with(|| Value::Object(Map::new()));
+    let labels = app
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !labels.is_object() {
         *labels = Value::Object(Map::new());
     }
-    let Some(labels) = labels.as_object_mut() else { return };
+    let Some(labels) = labels.as_object_mut() else {
+        return;
+    };
     let mut put = |k: &str, v: String| {
         labels.insert(k.to_string(), Value::String(v));
     };
@@ -118,8 +158,11 @@ pub fn add_package_labels(app: &mut Map<String, Value>, package: &Package, user_
     put("DCOS_PACKAGE_VERSION", package.version.clone());
     put("DCOS_PACKAGE_SOURCE", source_uri.to_string());
     put("DCOS_PACKAGE_OPTIONS", b64.encode(user.to_string()));
-    let definition =
-        package.derived.0.definition_label.get_or_init(|| b64.encode(package_definition_label(package).to_string()));
+    let definition = package
+        .derived
+        .0
+        .definition_label
+        .get_or_init(|| b64.encode(package_definition_label(package).to_string()));
     put("DCOS_PACKAGE_DEFINITION", definition.clone());
 }
 
@@ -128,10 +171,10 @@ pub fn package_definition_label(package: &Package) -> Value {
     let json = package.to_index_entry().to_string();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing to a Vec cannot fail.
-    let data = match gz.write_all(json.as_bytes()).and_then(|_| gz.finish()) {
-        Ok(bytes) => bytes,
-        Err(_) => Vec::new(),
-    };
+    let data = gz
+        .write_all(json.as_bytes())
+        .and_then(|_| gz.finish())
+        .unwrap_or_default();
     serde_json::json!({
         "metadata": {"Content-Type": package.media_type(), "Content-Encoding": "gzip"},
         "data": base64::engine::general_purpose::STANDARD.encode(data),
@@ -145,7 +188,9 @@ pub fn decode_package_definition_label(label: &str) -> Option<Value> {
     let outer: Value = serde_json::from_slice(&b64.decode(label).ok()?).ok()?;
     let gz = b64.decode(outer.get("data")?.as_str()?).ok()?;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(gz.as_slice()).read_to_string(&mut text).ok()?;
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut text)
+        .ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -163,14 +208,20 @@ pub(crate) fn tera_with_template(source: &str) -> Result<tera::Tera, String> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     tera.register_filter("json", json_filter);
-    tera.add_raw_template(TERA_NAME, source).map_err(|e| error_chain(&e))?;
+    tera.add_raw_template(TERA_NAME, source)
+        .map_err(|e| error_chain(&e))?;
     Ok(tera)
 }
 
 fn json_filter(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
     let pretty = args.get("pretty").and_then(Value::as_bool).unwrap_or(false);
-    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
-    text.map(Value::String).map_err(|e| tera::Error::msg(e.to_string()))
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    text.map(Value::String)
+        .map_err(|e| tera::Error::msg(e.to_string()))
 }
 
 /// Tera errors keep the useful part in their sources; join them on one line.
@@ -186,9 +237,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The rendered line around a JSON error, for the error message.
 fn snippet(text: &str, line: usize, column: usize) -> String {
-    let Some(l) = text.lines().nth(line.saturating_sub(1)) else { return String::new() };
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
     let chars: Vec<char> = l.chars().collect();
     let start = column.saturating_sub(40).min(chars.len());
     let end = (column + 40).min(chars.len());
-    format!("line {line}: `{}`", chars[start..end].iter().collect::<String>().trim())
+    format!(
+        "line {line}: `{}`",
+        chars[start..end].iter().collect::<String>().trim()
+    )
 }

@@ -17,9 +17,16 @@ pub struct Repository {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ResolveError {
     #[error("package {name:?} not found; the repository has: {}", list_or_none(.available))]
-    UnknownPackage { name: String, available: Vec<String> },
+    UnknownPackage {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("package {name:?} has no version {version:?}; available versions: {}", .available.join(", "))]
-    UnknownVersion { name: String, version: String, available: Vec<String> },
+    UnknownVersion {
+        name: String,
+        version: String,
+        available: Vec<String>,
+    },
 }
 
 fn list_or_none(v: &[String]) -> String {
@@ -33,7 +40,11 @@ fn list_or_none(v: &[String]) -> String {
 impl Repository {
     /// A repository of these packages (any order).
     pub fn new(mut packages: Vec<Package>) -> Repository {
-        packages.sort_by(|a, b| a.name.cmp(&b.name).then(a.release_version.cmp(&b.release_version)));
+        packages.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then(a.release_version.cmp(&b.release_version))
+        });
         Repository { packages }
     }
 
@@ -50,14 +61,17 @@ impl Repository {
 
     /// Loads a repository index document (`{"packages":[...]}`, v3, v4 or v5).
     pub fn from_index_json(text: &[u8]) -> Result<Repository, LoadError> {
-        let doc: Value = serde_json::from_slice(text).map_err(|e| LoadError::Index(format!("malformed JSON: {e}")))?;
+        let doc: Value = serde_json::from_slice(text)
+            .map_err(|e| LoadError::Index(format!("malformed JSON: {e}")))?;
         Repository::from_index(&doc)
     }
 
     /// Loads a parsed repository index document.
     pub fn from_index(doc: &Value) -> Result<Repository, LoadError> {
         let Some(entries) = doc.get("packages").and_then(Value::as_array) else {
-            return Err(LoadError::Index("not a repository index: expected {\"packages\": [...]}".into()));
+            return Err(LoadError::Index(
+                "not a repository index: expected {\"packages\": [...]}".into(),
+            ));
         };
         let mut packages = Vec::with_capacity(entries.len());
         let mut problems = Vec::new();
@@ -100,7 +114,10 @@ impl Repository {
     pub fn resolve(&self, name: &str, version: Option<&str>) -> Result<&Package, ResolveError> {
         let versions = self.versions(name);
         if versions.is_empty() {
-            return Err(ResolveError::UnknownPackage { name: name.into(), available: self.names() });
+            return Err(ResolveError::UnknownPackage {
+                name: name.into(),
+                available: self.names(),
+            });
         }
         let found = match version {
             None => versions.last().copied(),
@@ -117,10 +134,15 @@ impl Repository {
     /// run of characters) against name, description or a tag; all packages when `query` is
     /// `None` or empty.
     pub fn search(&self, query: Option<&str>) -> Vec<&Package> {
-        let query = query.map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let query = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
         let mut out: Vec<&Package> = Vec::new();
         for name in self.names() {
-            let Some(latest) = self.versions(&name).last().copied() else { continue };
+            let Some(latest) = self.versions(&name).last().copied() else {
+                continue;
+            };
             let hit = match &query {
                 None => true,
                 Some(q) => {
@@ -155,12 +177,16 @@ fn matches(query: &str, text: &str) -> bool {
             continue;
         }
         if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else { return false };
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
             rest = r;
         } else if i == parts.len() - 1 {
             return rest.ends_with(part);
         } else {
-            let Some(pos) = rest.find(part) else { return false };
+            let Some(pos) = rest.find(part) else {
+                return false;
+            };
             rest = &rest[pos + part.len()..];
         }
     }

@@ -85,7 +85,10 @@ fn package_schema(version: PackagingVersion) -> Value {
 
 /// The schema of one `packages` item of an index schema (its `properties.packages.items`).
 fn entry_schema(repo_schema: &str) -> Value {
-    parse(repo_schema).pointer("/properties/packages/items").cloned().unwrap_or(Value::Bool(true))
+    parse(repo_schema)
+        .pointer("/properties/packages/items")
+        .cloned()
+        .unwrap_or(Value::Bool(true))
 }
 
 fn validators() -> &'static Validators {
@@ -96,7 +99,11 @@ fn validators() -> &'static Validators {
         resource_v2: build(&parse(V2_RESOURCE_SCHEMA)),
         resource_v3: build(&parse(V3_RESOURCE_SCHEMA)),
         command: build(&parse(COMMAND_SCHEMA)),
-        index: [build(&parse(V3_REPO_SCHEMA)), build(&parse(V4_REPO_SCHEMA)), build(&parse(V5_REPO_SCHEMA))],
+        index: [
+            build(&parse(V3_REPO_SCHEMA)),
+            build(&parse(V4_REPO_SCHEMA)),
+            build(&parse(V5_REPO_SCHEMA)),
+        ],
         index_entry: [
             build(&entry_schema(V3_REPO_SCHEMA)),
             build(&entry_schema(V4_REPO_SCHEMA)),
@@ -126,7 +133,14 @@ pub(crate) fn errors(validator: &Validator, doc: &Value) -> Vec<(String, String)
         .iter_errors(doc)
         .map(|e| {
             let path = e.instance_path.as_str().to_string();
-            (if path.is_empty() { "/".to_string() } else { path }, shorten(&e.to_string()))
+            (
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                },
+                shorten(&e.to_string()),
+            )
         })
         .collect()
 }
@@ -172,7 +186,10 @@ mod tests {
             if schema.get("packages").is_none() {
                 jsonschema::draft4::options()
                     .should_validate_formats(false)
-                    .with_resource(DEFINITIONS_URI, Draft::Draft4.create_resource(parse(REPO_DEFINITIONS)))
+                    .with_resource(
+                        DEFINITIONS_URI,
+                        Draft::Draft4.create_resource(parse(REPO_DEFINITIONS)),
+                    )
                     .build(&schema)
                     .unwrap();
             }

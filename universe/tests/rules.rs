@@ -12,7 +12,10 @@ fn write(dir: &Path, file: &str, text: &str) {
 }
 
 fn pkg_dir(repo: &Path, name: &str, release: u32) -> PathBuf {
-    repo.join("packages").join(name[..1].to_uppercase()).join(name).join(release.to_string())
+    repo.join("packages")
+        .join(name[..1].to_uppercase())
+        .join(name)
+        .join(release.to_string())
 }
 
 fn package_json(name: &str, pv: &str) -> String {
@@ -36,13 +39,22 @@ fn tera_repo(root: &Path) -> PathBuf {
     let d = pkg_dir(&repo, "web", 3);
     write(&d, "package.json", &package_json("web", "4.0"));
     write(&d, "config.json", CONFIG);
-    write(&d, "resource.json", r#"{"assets": {"container": {"docker": {"web": "nginx:1.27"}}}}"#);
+    write(
+        &d,
+        "resource.json",
+        r#"{"assets": {"container": {"docker": {"web": "nginx:1.27"}}}}"#,
+    );
     write(&d, "marathon.json.tera", TERA);
     repo
 }
 
 fn problems(repo: &Path) -> Vec<String> {
-    universe::validate_dir(repo).unwrap().problems.iter().map(|p| p.to_string()).collect()
+    universe::validate_dir(repo)
+        .unwrap()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
 }
 
 #[test]
@@ -55,7 +67,11 @@ fn tera_package_renders_with_the_json_filter_and_hostile_strings() {
     assert_eq!(pkg.template.as_ref().unwrap().kind, TemplateKind::Tera);
     let hostile = "a\"b\\c\n}{{";
     let opts = json!({"service": {"name": hostile}});
-    let req = RenderRequest { options: Some(&opts), app_id: None, source_uri: "file:///r" };
+    let req = RenderRequest {
+        options: Some(&opts),
+        app_id: None,
+        source_uri: "file:///r",
+    };
     let app = universe::render(pkg, &req).unwrap().app;
     assert_eq!(app["id"], hostile);
     assert_eq!(app["args"], json!(["-a", "b c"]));
@@ -71,12 +87,22 @@ fn mustache_string_options_cannot_break_the_json() {
     let d = pkg_dir(&repo, "plain", 0);
     write(&d, "package.json", &package_json("plain", "3.0"));
     write(&d, "config.json", CONFIG);
-    write(&d, "marathon.json.mustache", r#"{"id": "{{service.name}}", "args": {{service.args}}}"#);
+    write(
+        &d,
+        "marathon.json.mustache",
+        r#"{"id": "{{service.name}}", "args": {{service.args}}}"#,
+    );
     let repo = Repository::load_dir(&repo).unwrap();
     let hostile = "x\"}, \"evil\": \"1\\";
     let opts = json!({"service": {"name": hostile}});
-    let req = RenderRequest { options: Some(&opts), app_id: Some("/mine"), source_uri: "u" };
-    let app = universe::render(repo.resolve("plain", None).unwrap(), &req).unwrap().app;
+    let req = RenderRequest {
+        options: Some(&opts),
+        app_id: Some("/mine"),
+        source_uri: "u",
+    };
+    let app = universe::render(repo.resolve("plain", None).unwrap(), &req)
+        .unwrap()
+        .app;
     assert_eq!(app["id"], "/mine");
     assert!(app.get("evil").is_none());
     assert_eq!(app["args"], json!(["-a", "b c"]));
@@ -88,21 +114,35 @@ fn tera_templates_travel_in_a_schema_valid_index() {
     let repo = Repository::load_dir(&tera_repo(tmp.path())).unwrap();
     for v in IndexVersion::ALL {
         let doc = repo.to_index(v, None);
-        assert!(universe::index::validate_index(&doc, v, "x").is_empty(), "{v:?}");
+        assert!(
+            universe::index::validate_index(&doc, v, "x").is_empty(),
+            "{v:?}"
+        );
         let back = Repository::from_index(&doc).unwrap();
         let pkg = back.resolve("web", None).unwrap();
         assert_eq!(pkg.template.as_ref().unwrap().kind, TemplateKind::Tera);
         assert_eq!(pkg.template.as_ref().unwrap().source, TERA);
         let req = RenderRequest::default();
         assert_eq!(
-            universe::render_template(pkg, &universe::options::resolve("web", pkg.config.as_ref(), None).unwrap()).unwrap()["id"],
+            universe::render_template(
+                pkg,
+                &universe::options::resolve("web", pkg.config.as_ref(), None).unwrap()
+            )
+            .unwrap()["id"],
             "web"
         );
         let _ = req;
     }
-    let b64 = repo.to_index(IndexVersion::V5, None)["packages"][0]["marathon"]["v2AppMustacheTemplate"].clone();
+    let b64 = repo.to_index(IndexVersion::V5, None)["packages"][0]["marathon"]
+        ["v2AppMustacheTemplate"]
+        .clone();
     use base64::Engine;
-    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap()).unwrap();
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert!(text.starts_with(universe::TERA_MARKER));
 }
 
@@ -129,20 +169,42 @@ fn packaging_rules_are_enforced() {
     write(&d, "config.json", r#"{"type": 5}"#);
     let e = pkg_dir(&repo, "eps", 0);
     write(&e, "package.json", &package_json("eps", "9.0"));
-    write(&repo.join("packages/X/zeta/0"), "package.json", &package_json("zeta", "4.0"));
+    write(
+        &repo.join("packages/X/zeta/0"),
+        "package.json",
+        &package_json("zeta", "4.0"),
+    );
     let p = problems(&repo);
     let has = |needle: &str| p.iter().any(|l| l.contains(needle));
-    assert!(has("alpha/0/command.json: command.json is not allowed from packaging 4.0"), "{p:#?}");
-    assert!(has("beta/0/marathon.json.mustache: missing: packaging 2.0 requires"), "{p:#?}");
+    assert!(
+        has("alpha/0/command.json: command.json is not allowed from packaging 4.0"),
+        "{p:#?}"
+    );
+    assert!(
+        has("beta/0/marathon.json.mustache: missing: packaging 2.0 requires"),
+        "{p:#?}"
+    );
     assert!(has("gamma/1/marathon.json.tera: both"), "{p:#?}");
-    assert!(has("delta/0/marathon.json.tera: template does not parse"), "{p:#?}");
+    assert!(
+        has("delta/0/marathon.json.tera: template does not parse"),
+        "{p:#?}"
+    );
     assert!(has("delta/0/config.json"), "{p:#?}");
-    assert!(has("eps/0/package.json: at /packagingVersion: unknown packaging version \"9.0\""), "{p:#?}");
-    assert!(has("X/zeta: package \"zeta\" is in letter folder X"), "{p:#?}");
+    assert!(
+        has("eps/0/package.json: at /packagingVersion: unknown packaging version \"9.0\""),
+        "{p:#?}"
+    );
+    assert!(
+        has("X/zeta: package \"zeta\" is in letter folder X"),
+        "{p:#?}"
+    );
     assert!(p.iter().all(|l| !l.contains('\n')));
     // Loading for use refuses the repository with the first problem and a count.
     let err = Repository::load_dir(&repo).unwrap_err();
-    assert!(matches!(&err, LoadError::Invalid(v) if v.len() >= 6), "{err}");
+    assert!(
+        matches!(&err, LoadError::Invalid(v) if v.len() >= 6),
+        "{err}"
+    );
     assert!(err.to_string().contains("more problems"), "{err}");
 }
 
@@ -156,7 +218,14 @@ fn options_without_config_json_are_not_allowed() {
     let repo = Repository::load_dir(&repo).unwrap();
     let pkg = repo.resolve("bare", None).unwrap();
     let opts = json!({"x": 1});
-    let err = universe::render(pkg, &RenderRequest { options: Some(&opts), ..Default::default() }).unwrap_err();
+    let err = universe::render(
+        pkg,
+        &RenderRequest {
+            options: Some(&opts),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("options not allowed"), "{err}");
     let ok = universe::render(pkg, &RenderRequest::default()).unwrap();
     assert_eq!(ok.app["id"], "bare");
@@ -167,27 +236,47 @@ fn options_without_config_json_are_not_allowed() {
 fn rendered_output_must_be_an_object_with_string_labels() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    for (name, tpl) in [("arr", "[1]"), ("lab", r#"{"labels": {"A": 1}}"#), ("bad", r#"{"id": }"#)] {
+    for (name, tpl) in [
+        ("arr", "[1]"),
+        ("lab", r#"{"labels": {"A": 1}}"#),
+        ("bad", r#"{"id": }"#),
+    ] {
         let d = pkg_dir(&repo, name, 0);
         write(&d, "package.json", &package_json(name, "4.0"));
         write(&d, "marathon.json.mustache", tpl);
     }
     let repo_v = Repository::load_dir(&repo).unwrap();
-    let msg = |n: &str| universe::render(repo_v.resolve(n, None).unwrap(), &RenderRequest::default()).unwrap_err().to_string();
+    let msg = |n: &str| {
+        universe::render(repo_v.resolve(n, None).unwrap(), &RenderRequest::default())
+            .unwrap_err()
+            .to_string()
+    };
     assert!(msg("arr").contains("not an object"));
     assert!(msg("lab").contains("label \"A\""));
     assert!(msg("bad").contains("invalid JSON"));
     // validate reports the same, naming the template.
     let p = problems(&repo);
     assert_eq!(p.len(), 3, "{p:#?}");
-    assert!(p.iter().all(|l| l.contains("marathon.json.mustache: does not render with default options")), "{p:#?}");
+    assert!(
+        p.iter()
+            .all(|l| l.contains("marathon.json.mustache: does not render with default options")),
+        "{p:#?}"
+    );
 }
 
 #[test]
 fn index_documents_load_and_bad_ones_are_refused() {
-    assert!(matches!(Repository::from_index_json(b"{"), Err(LoadError::Index(_))));
-    assert!(matches!(Repository::from_index_json(b"[]"), Err(LoadError::Index(_))));
-    let err = Repository::from_index(&json!({"packages": [{"name": "x"}]})).unwrap_err().to_string();
+    assert!(matches!(
+        Repository::from_index_json(b"{"),
+        Err(LoadError::Index(_))
+    ));
+    assert!(matches!(
+        Repository::from_index_json(b"[]"),
+        Err(LoadError::Index(_))
+    ));
+    let err = Repository::from_index(&json!({"packages": [{"name": "x"}]}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("/packages/0/releaseVersion"), "{err}");
     let empty = Repository::from_index(&json!({"packages": []})).unwrap();
     assert!(empty.packages().is_empty());
@@ -208,7 +297,17 @@ fn build_refuses_a_package_the_index_schema_rejects_and_writes_nothing() {
     // Loading for use does not check schemas; build does.
     let loaded = Repository::load_dir(&repo).unwrap();
     let out = tmp.path().join("out");
-    let err = universe::index::build(&loaded, &out).unwrap_err().to_string();
-    assert!(err.contains("universe.json") && err.contains("/packages/0") && err.contains("bogus"), "{err}");
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "files left behind in {}", out.display());
+    let err = universe::index::build(&loaded, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("universe.json") && err.contains("/packages/0") && err.contains("bogus"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "files left behind in {}",
+        out.display()
+    );
 }

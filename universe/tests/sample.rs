@@ -20,7 +20,11 @@ fn expected_files() -> Vec<(String, u64, Value)> {
         out.push((name.to_string(), release.parse::<u64>().unwrap(), value));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    assert!(out.len() >= 19, "expected files missing in {}", sample().display());
+    assert!(
+        out.len() >= 19,
+        "expected files missing in {}",
+        sample().display()
+    );
     out
 }
 
@@ -51,7 +55,11 @@ fn diff(path: &str, got: &Value, want: &Value, out: &mut Vec<String>) {
 fn check_renders(repo: &Repository, how: &str) {
     let mut failures = Vec::new();
     for (name, release, expected) in expected_files() {
-        let Some(pkg) = repo.versions(&name).into_iter().find(|p| p.release_version == release) else {
+        let Some(pkg) = repo
+            .versions(&name)
+            .into_iter()
+            .find(|p| p.release_version == release)
+        else {
             failures.push(format!("{name}-{release}: not in the repository"));
             continue;
         };
@@ -60,22 +68,37 @@ fn check_renders(repo: &Repository, how: &str) {
         match universe::render_template(pkg, &resolved) {
             Ok(app) => {
                 let got = Value::Object(app);
-                let req = RenderRequest { options: None, app_id: None, source_uri: "https://example.test/repo" };
+                let req = RenderRequest {
+                    options: None,
+                    app_id: None,
+                    source_uri: "https://example.test/repo",
+                };
                 let full = universe::render(pkg, &req).unwrap().app;
                 assert_eq!(full["labels"]["DCOS_PACKAGE_NAME"], name.as_str());
                 assert_eq!(full["labels"]["DCOS_PACKAGE_OPTIONS"], "e30=");
                 let def = full["labels"]["DCOS_PACKAGE_DEFINITION"].as_str().unwrap();
-                assert_eq!(universe::decode_package_definition_label(def).unwrap(), pkg.to_index_entry());
+                assert_eq!(
+                    universe::decode_package_definition_label(def).unwrap(),
+                    pkg.to_index_entry()
+                );
                 if got != expected {
                     let mut diffs = Vec::new();
                     diff("", &got, &expected, &mut diffs);
-                    failures.push(format!("{name}-{release}: rendered app differs:\n  {}", diffs.join("\n  ")));
+                    failures.push(format!(
+                        "{name}-{release}: rendered app differs:\n  {}",
+                        diffs.join("\n  ")
+                    ));
                 }
             }
             Err(e) => failures.push(format!("{name}-{release}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{how}: {} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{how}: {} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -118,21 +141,38 @@ fn built_index_files_validate_against_the_index_schemas() {
         // Every file loads back as a repository.
         Repository::from_index(&doc).unwrap();
     }
-    let universe: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("universe.json")).unwrap()).unwrap();
+    let universe: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("universe.json")).unwrap())
+            .unwrap();
     assert_eq!(universe["packages"].as_array().unwrap().len(), 19);
     // 1.8: only packages without minDcosReleaseVersion or with one <= 1.8, all as packaging <= 3.0.
-    let v18: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("repo-up-to-1.8.json")).unwrap()).unwrap();
+    let v18: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("repo-up-to-1.8.json")).unwrap(),
+    )
+    .unwrap();
     for p in v18["packages"].as_array().unwrap() {
         let pv = p["packagingVersion"].as_str().unwrap();
         assert!(pv == "2.0" || pv == "3.0", "{pv}");
         if let Some(min) = p.get("minDcosReleaseVersion").and_then(Value::as_str) {
-            assert!(index::compare_releases(min, "1.8").is_le(), "{} needs {min}", p["name"]);
+            assert!(
+                index::compare_releases(min, "1.8").is_le(),
+                "{} needs {min}",
+                p["name"]
+            );
         }
     }
-    let hello = universe["packages"].as_array().unwrap().iter().find(|p| p["name"] == "hello-world").unwrap();
+    let hello = universe["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "hello-world")
+        .unwrap();
     assert_eq!(hello["minDcosReleaseVersion"], "1.11");
-    assert!(!v18["packages"].as_array().unwrap().iter().any(|p| p["name"] == "hello-world"));
+    assert!(!v18["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "hello-world"));
 }
 
 #[test]
@@ -140,11 +180,24 @@ fn resolve_latest_and_named_versions() {
     let repo = Repository::load_dir(&sample().join("repo")).unwrap();
     assert_eq!(repo.resolve("kafka", None).unwrap().release_version, 1200);
     let old = repo.resolve("kafka", None).unwrap().version.clone();
-    assert_eq!(repo.resolve("kafka", Some(&old)).unwrap().release_version, 1200);
-    let err = repo.resolve("kafka", Some("0.0.0-nope")).unwrap_err().to_string();
-    assert!(err.contains("available versions") && err.contains(&old), "{err}");
+    assert_eq!(
+        repo.resolve("kafka", Some(&old)).unwrap().release_version,
+        1200
+    );
+    let err = repo
+        .resolve("kafka", Some("0.0.0-nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("available versions") && err.contains(&old),
+        "{err}"
+    );
     let err = repo.resolve("nope", None).unwrap_err().to_string();
     assert!(err.contains("jenkins") && err.contains("kafka"), "{err}");
-    let hits: Vec<&str> = repo.search(Some("kaf*")).iter().map(|p| p.name.as_str()).collect();
+    let hits: Vec<&str> = repo
+        .search(Some("kaf*"))
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     assert_eq!(hits, ["kafka"]);
 }

@@ -70,9 +70,19 @@ pub enum Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args {
         Args::Validate { repo } => validate(&repo),
-        Args::Render { repo, name, package_version, options, app_id } => {
-            render(&repo, &name, package_version.as_deref(), options.as_deref(), app_id.as_deref())
-        }
+        Args::Render {
+            repo,
+            name,
+            package_version,
+            options,
+            app_id,
+        } => render(
+            &repo,
+            &name,
+            package_version.as_deref(),
+            options.as_deref(),
+            app_id.as_deref(),
+        ),
         Args::Build { repo, out } => build(&repo, &out),
         Args::Serve { repo, listen } => serve::run(&repo, &listen),
     }
@@ -85,7 +95,10 @@ fn validate(repo: &Path) -> anyhow::Result<()> {
         text.push_str(&format!("{p}\n"));
     }
     if report.problems.is_empty() {
-        out(&format!("{} packages, {} versions: OK\n", report.packages, report.versions))
+        out(&format!(
+            "{} packages, {} versions: OK\n",
+            report.packages, report.versions
+        ))
     } else {
         out(&text)?;
         bail!(
@@ -103,8 +116,13 @@ fn validate(repo: &Path) -> anyhow::Result<()> {
 fn out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
         _ => Ok(()),
     }
 }
@@ -120,12 +138,17 @@ pub(crate) fn load_any(path: &Path) -> anyhow::Result<Repository> {
     };
     match index_file {
         Some(file) => {
-            let bytes = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
             Repository::from_index_json(&bytes).map_err(|e| match e {
                 LoadError::Invalid(problems) => anyhow::anyhow!(
                     "{}: {}",
                     file.display(),
-                    problems.iter().map(|p| format!("at {}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
+                    problems
+                        .iter()
+                        .map(|p| format!("at {}: {}", p.path, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 other => anyhow::anyhow!("{}: {other}", file.display()),
             })
@@ -150,21 +173,37 @@ fn render(
     let user_options: Option<Value> = match options {
         None => None,
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("{}: cannot read options file", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("{}: cannot read options file", file.display()))?;
             Some(serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("{}: malformed JSON: {e}: fix the options file", file.display())
+                anyhow::anyhow!(
+                    "{}: malformed JSON: {e}: fix the options file",
+                    file.display()
+                )
             })?)
         }
     };
     let repo = load_any(repo_path)?;
     let package = repo.resolve(name, version)?;
     let source = source_uri(repo_path);
-    let request = RenderRequest { options: user_options.as_ref(), app_id, source_uri: &source };
+    let request = RenderRequest {
+        options: user_options.as_ref(),
+        app_id,
+        source_uri: &source,
+    };
     let rendered = universe::render(package, &request).map_err(|e| match e {
-        universe::RenderError::Options(o) => anyhow::anyhow!("{o} (options file {})", options.map(|p| p.display().to_string()).unwrap_or_else(|| "none: the package's own defaults".into())),
+        universe::RenderError::Options(o) => anyhow::anyhow!(
+            "{o} (options file {})",
+            options
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "none: the package's own defaults".into())
+        ),
         other => anyhow::anyhow!("{}/{}: {other}", package.name, package.release_version),
     })?;
-    out(&format!("{}\n", serde_json::to_string_pretty(&rendered.app)?))
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&rendered.app)?
+    ))
 }
 
 fn build(repo_path: &Path, out: &Path) -> anyhow::Result<()> {

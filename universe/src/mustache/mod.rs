@@ -57,9 +57,15 @@ pub struct RenderOptions {
 
 impl RenderOptions {
     /// Options used for Universe packages: escaping off, Cosmos value conversions.
-    pub const COSMOS: RenderOptions = RenderOptions { escape_html: false, values: ValueStyle::Cosmos };
+    pub const COSMOS: RenderOptions = RenderOptions {
+        escape_html: false,
+        values: ValueStyle::Cosmos,
+    };
     /// Options of the official mustache spec: HTML escaping on, plain values.
-    pub const SPEC: RenderOptions = RenderOptions { escape_html: true, values: ValueStyle::Plain };
+    pub const SPEC: RenderOptions = RenderOptions {
+        escape_html: true,
+        values: ValueStyle::Plain,
+    };
 }
 
 /// A parsed template.
@@ -71,7 +77,9 @@ pub struct Template {
 impl Template {
     /// Parses a template (default delimiters `{{ }}`).
     pub fn parse(src: &str) -> Result<Template, MustacheError> {
-        Ok(Template { nodes: parse::parse(src)? })
+        Ok(Template {
+            nodes: parse::parse(src)?,
+        })
     }
 
     /// The token tree.
@@ -88,14 +96,23 @@ impl Template {
         partials: &HashMap<String, String>,
     ) -> Result<String, MustacheError> {
         let mut out = String::new();
-        let mut renderer = Renderer { options, partials, stack: vec![context], depth: 0 };
+        let mut renderer = Renderer {
+            options,
+            partials,
+            stack: vec![context],
+            depth: 0,
+        };
         renderer.nodes(&self.nodes, &mut out)?;
         Ok(out)
     }
 }
 
 /// Parses and renders in one step with no partials.
-pub fn render_str(src: &str, context: &Value, options: RenderOptions) -> Result<String, MustacheError> {
+pub fn render_str(
+    src: &str,
+    context: &Value,
+    options: RenderOptions,
+) -> Result<String, MustacheError> {
     Template::parse(src)?.render(context, options, &HashMap::new())
 }
 
@@ -121,7 +138,11 @@ impl<'a> Renderer<'a> {
                         }
                     }
                 }
-                Node::Section { name, inverted, children } => {
+                Node::Section {
+                    name,
+                    inverted,
+                    children,
+                } => {
                     let value = self.lookup(name);
                     let truthy = value.is_some_and(is_truthy);
                     if *inverted {
@@ -148,13 +169,17 @@ impl<'a> Renderer<'a> {
                     }
                 }
                 Node::Partial { name, indent } => {
-                    let Some(src) = self.partials.get(name) else { continue };
+                    let Some(src) = self.partials.get(name) else {
+                        continue;
+                    };
                     if self.depth >= MAX_PARTIAL_DEPTH {
                         return Err(MustacheError::TooDeep);
                     }
                     let src = indent_lines(src, indent);
-                    let nodes = parse::parse(&src)
-                        .map_err(|e| MustacheError::Partial { name: name.clone(), message: e.to_string() })?;
+                    let nodes = parse::parse(&src).map_err(|e| MustacheError::Partial {
+                        name: name.clone(),
+                        message: e.to_string(),
+                    })?;
                     // The partial's nodes live only for this call: a renderer with a shorter
                     // lifetime borrows the same context values.
                     let mut inner = Renderer {
@@ -237,7 +262,11 @@ fn integral_f64(f: f64) -> String {
     let exponent = ((bits >> 52) & 0x7ff) as i64 - 1075;
     let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
     // Little-endian base-1e9 limbs of mantissa * 2^exponent (exponent > 0 here).
-    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000 % 1_000_000_000, mantissa / 1_000_000_000_000_000_000];
+    let mut limbs: Vec<u64> = vec![
+        mantissa % 1_000_000_000,
+        mantissa / 1_000_000_000 % 1_000_000_000,
+        mantissa / 1_000_000_000_000_000_000,
+    ];
     for _ in 0..exponent.max(0) {
         let mut carry = 0u64;
         for limb in limbs.iter_mut() {

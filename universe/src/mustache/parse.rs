@@ -17,7 +17,11 @@ pub enum Node {
     /// `{{name}}` (escaped when escaping is on) or `{{{name}}}` / `{{&name}}` (never escaped).
     Variable { name: String, escape: bool },
     /// `{{#name}}...{{/name}}` or, when `inverted`, `{{^name}}...{{/name}}`.
-    Section { name: String, inverted: bool, children: Vec<Node> },
+    Section {
+        name: String,
+        inverted: bool,
+        children: Vec<Node>,
+    },
     /// `{{>name}}`; `indent` is the whitespace before a standalone partial tag.
     Partial { name: String, indent: String },
 }
@@ -80,12 +84,22 @@ pub fn parse(src: &str) -> Result<Vec<Node>, MustacheError> {
             inner_start += 1;
             let closer = format!("}}{close_delim}");
             let Some(rel) = src[inner_start..].find(&closer) else {
-                return Err(MustacheError::syntax(line, format!("unclosed tag `{open_delim}{{`: add `{closer}`")));
+                return Err(MustacheError::syntax(
+                    line,
+                    format!("unclosed tag `{open_delim}{{`: add `{closer}`"),
+                ));
             };
-            (TagKind::Unescaped, inner_start + rel, inner_start + rel + closer.len())
+            (
+                TagKind::Unescaped,
+                inner_start + rel,
+                inner_start + rel + closer.len(),
+            )
         } else {
             let Some(rel) = src[inner_start..].find(close_delim.as_str()) else {
-                return Err(MustacheError::syntax(line, format!("unclosed tag `{open_delim}`: add `{close_delim}`")));
+                return Err(MustacheError::syntax(
+                    line,
+                    format!("unclosed tag `{open_delim}`: add `{close_delim}`"),
+                ));
             };
             let inner_end = inner_start + rel;
             let first = src[inner_start..inner_end].trim_start().chars().next();
@@ -105,7 +119,9 @@ pub fn parse(src: &str) -> Result<Vec<Node>, MustacheError> {
         let raw = &src[inner_start..inner_end];
         let body = match kind {
             TagKind::Variable => raw.trim(),
-            TagKind::Unescaped if src[tag_start + open_delim.len()..].starts_with('{') => raw.trim(),
+            TagKind::Unescaped if src[tag_start + open_delim.len()..].starts_with('{') => {
+                raw.trim()
+            }
             _ => {
                 let t = raw.trim_start();
                 // Skip the sigil character.
@@ -154,14 +170,19 @@ pub fn parse(src: &str) -> Result<Vec<Node>, MustacheError> {
             }
             _ => {
                 if body.is_empty() {
-                    return Err(MustacheError::syntax(line, "empty tag: put a name between the delimiters".to_string()));
+                    return Err(MustacheError::syntax(
+                        line,
+                        "empty tag: put a name between the delimiters".to_string(),
+                    ));
                 }
                 flush(&mut text, current(&mut stack, &mut nodes));
                 match kind {
-                    TagKind::Variable | TagKind::Unescaped => current(&mut stack, &mut nodes).push(Node::Variable {
-                        name: body.to_string(),
-                        escape: kind == TagKind::Variable,
-                    }),
+                    TagKind::Variable | TagKind::Unescaped => {
+                        current(&mut stack, &mut nodes).push(Node::Variable {
+                            name: body.to_string(),
+                            escape: kind == TagKind::Variable,
+                        })
+                    }
                     TagKind::Partial => current(&mut stack, &mut nodes).push(Node::Partial {
                         name: body.to_string(),
                         indent: indent.clone(),
@@ -212,7 +233,10 @@ pub fn parse(src: &str) -> Result<Vec<Node>, MustacheError> {
     if let Some(open) = stack.pop() {
         return Err(MustacheError::syntax(
             open.line,
-            format!("unclosed section `{}`: add `{{{{/{}}}}}`", open.name, open.name),
+            format!(
+                "unclosed section `{}`: add `{{{{/{}}}}}`",
+                open.name, open.name
+            ),
         ));
     }
     flush(&mut text, &mut nodes);

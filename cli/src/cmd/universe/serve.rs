@@ -44,16 +44,21 @@ pub fn run(repo_path: &Path, listen: &str) -> anyhow::Result<()> {
 /// The index version asked for in an Accept header; `None` when it names none.
 pub fn accepted_version(accept: &str) -> Option<IndexVersion> {
     let accept = accept.to_ascii_lowercase().replace(' ', "");
-    IndexVersion::ALL
-        .into_iter()
-        .rev()
-        .find(|v| accept.contains(&format!("application/vnd.dcos.universe.repo+json;charset=utf-8;version={}", v.as_str())))
+    IndexVersion::ALL.into_iter().rev().find(|v| {
+        accept.contains(&format!(
+            "application/vnd.dcos.universe.repo+json;charset=utf-8;version={}",
+            v.as_str()
+        ))
+    })
 }
 
 /// The DC/OS release of a `dcos/<release>` User-Agent.
 fn user_agent_release(ua: &str) -> Option<String> {
     let rest = &ua[ua.find("dcos/")? + 5..];
-    let release: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let release: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let release = release.trim_end_matches('.');
     // Keep major.minor, as the public server's rules did.
     let mut parts = release.split('.');
@@ -68,23 +73,49 @@ fn json(status: StatusCode, content_type: String, body: String) -> Response {
 }
 
 fn error(status: StatusCode, message: String) -> Response {
-    json(status, "application/json".into(), serde_json::json!({ "message": message }).to_string())
+    json(
+        status,
+        "application/json".into(),
+        serde_json::json!({ "message": message }).to_string(),
+    )
 }
 
-async fn handle(State(repo): State<Arc<Repository>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn handle(
+    State(repo): State<Arc<Repository>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} not allowed: use GET"));
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} not allowed: use GET"),
+        );
     }
-    let header_text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
     let path = uri.path();
     let (version, release) = match path {
         "/repo" | "/repo/" => {
-            let version = accepted_version(&header_text(header::ACCEPT)).unwrap_or(IndexVersion::V5);
-            (version, user_agent_release(&header_text(header::USER_AGENT)))
+            let version =
+                accepted_version(&header_text(header::ACCEPT)).unwrap_or(IndexVersion::V5);
+            (
+                version,
+                user_agent_release(&header_text(header::USER_AGENT)),
+            )
         }
         "/universe.json" => (IndexVersion::V5, None),
         "/repo-empty-v3.json" => {
-            return json(StatusCode::OK, IndexVersion::V3.content_type(), r#"{"packages":[]}"#.into());
+            return json(
+                StatusCode::OK,
+                IndexVersion::V3.content_type(),
+                r#"{"packages":[]}"#.into(),
+            );
         }
         other => {
             let found = other
@@ -94,11 +125,16 @@ async fn handle(State(repo): State<Arc<Repository>>, method: Method, uri: Uri, h
             match found {
                 Some((rel, v)) => (*v, Some(rel.to_string())),
                 None => {
-                    let files: Vec<String> =
-                        DCOS_RELEASES.iter().map(|(r, _)| format!("/repo-up-to-{r}.json")).collect();
+                    let files: Vec<String> = DCOS_RELEASES
+                        .iter()
+                        .map(|(r, _)| format!("/repo-up-to-{r}.json"))
+                        .collect();
                     return error(
                         StatusCode::NOT_FOUND,
-                        format!("{other} not found: try /repo, /universe.json or {}", files.join(", ")),
+                        format!(
+                            "{other} not found: try /repo, /universe.json or {}",
+                            files.join(", ")
+                        ),
                     );
                 }
             }
@@ -115,7 +151,10 @@ mod tests {
     #[test]
     fn accept_header_picks_the_highest_repo_version() {
         let v = |s| accepted_version(s);
-        assert_eq!(v("application/vnd.dcos.universe.repo+json;charset=utf-8;version=v3"), Some(IndexVersion::V3));
+        assert_eq!(
+            v("application/vnd.dcos.universe.repo+json;charset=utf-8;version=v3"),
+            Some(IndexVersion::V3)
+        );
         assert_eq!(
             v("application/vnd.dcos.universe.repo+json;charset=utf-8;version=v4,application/vnd.dcos.universe.repo+json;charset=utf-8;version=v3;q=0.9"),
             Some(IndexVersion::V4)
@@ -126,7 +165,10 @@ mod tests {
 
     #[test]
     fn user_agent_release_is_major_minor() {
-        assert_eq!(user_agent_release("dcos/1.10.2 cosmos/0.4"), Some("1.10".into()));
+        assert_eq!(
+            user_agent_release("dcos/1.10.2 cosmos/0.4"),
+            Some("1.10".into())
+        );
         assert_eq!(user_agent_release("curl/8"), None);
     }
 }
