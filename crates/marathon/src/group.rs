@@ -325,6 +325,9 @@ impl Group {
     /// children of their group, no id is both an app and a group, dependencies are acyclic.
     pub fn validate(&self) -> Vec<Violation> {
         let mut v = Violations::default();
+        if let Err(e) = self.id.validate_segments() {
+            v.push("/id", e.to_string());
+        }
         self.validate_into(&mut v, "");
         let group_ids: BTreeSet<PathId> = self.transitive_groups().into_keys().collect();
         for id in self.transitive_apps().keys() {

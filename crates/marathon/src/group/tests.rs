@@ -264,3 +264,11 @@ fn violation_indices_follow_input_order() {
     let ids: Vec<String> = g.apps.keys().map(|k| k.to_string()).collect();
     assert_eq!(ids, vec!["/g/zeta", "/g/alpha"]);
 }
+
+#[test]
+fn the_group_id_itself_is_checked() {
+    let g = Group::from_json(json!({"id": "/Bad_Group"}), &PathId::root()).unwrap();
+    let v = g.validate();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].path, "/id");
+}
