@@ -1033,6 +1033,7 @@ impl AppDefinition {
     }
 
     /// Marathon's normalization: `tcp,udp` written as `udp,tcp` (the spelling clients accept),
+    /// an imageless MESOS container for container networking without a container,
     /// default networks (host), default port definition
     /// (`[{port: 0, name: "default"}]` with host networking when none were given), default port
     /// mapping (`[{containerPort: 0, name: "default"}]` for container networking without any),
@@ -1055,6 +1056,13 @@ impl AppDefinition {
             }
         }
         let bridge = self.is_bridge_networking();
+        // container networking without a container: an imageless Mesos container
+        if !host && self.container.is_none() {
+            self.container = Some(Container {
+                kind: ContainerType::Mesos,
+                ..Container::default()
+            });
+        }
         if let Some(c) = self.container.as_mut() {
             for pm in c.port_mappings.iter_mut().flatten() {
                 if pm.protocol == "tcp,udp" {

@@ -517,3 +517,20 @@ fn nulls_ip_address_and_protocol_spelling() {
     .unwrap_err();
     assert_eq!(err.message, "must not specify both networks and ipAddress");
 }
+
+#[test]
+fn container_networking_without_container_gets_a_mesos_container() {
+    let app =
+        parse(json!({"id": "/a", "cmd": "x", "networks": [{"mode": "container", "name": "dcos"}]}));
+    let c = app.container.as_ref().unwrap();
+    assert_eq!(c.kind, ContainerType::Mesos);
+    assert_eq!(
+        c.port_mappings.as_ref().unwrap(),
+        &vec![PortMapping::new(0, None, Some("default"))]
+    );
+    assert!(
+        crate::validate::validate_app(&app).is_empty(),
+        "{:?}",
+        crate::validate::validate_app(&app)
+    );
+}
