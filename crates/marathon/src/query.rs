@@ -212,10 +212,16 @@ pub struct Embed {
 
 impl Embed {
     /// Parses the repeated `embed` values (`apps.tasks`, `app.tasks` for the single-app
-    /// endpoint, ...). `apps.failures` is `lastTaskFailure` + `tasks`, as in Marathon.
+    /// endpoint, `group.apps.tasks` for groups, ...). `apps.failures` is `lastTaskFailure` +
+    /// `tasks`, as in Marathon. `group.groups`/`group.apps`/`group.pods` are accepted and left
+    /// to the groups endpoint.
     pub fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Self, QueryError> {
         let mut e = Embed::default();
         for v in values {
+            // group-level embeds are the groups endpoint's business
+            if matches!(v, "group.groups" | "group.apps" | "group.pods") {
+                continue;
+            }
             let name = v
                 .strip_prefix("apps.")
                 .or_else(|| v.strip_prefix("app."))

@@ -71,6 +71,8 @@ fn embeds() {
     let e = Embed::parse(["apps.failures"]).unwrap();
     assert!(e.tasks && e.last_task_failure);
     assert!(Embed::parse(["apps.bogus"]).is_err());
+    let e = Embed::parse(["group.groups", "group.apps", "group.apps.tasks"]).unwrap();
+    assert!(e.tasks && !e.counts);
 }
 
 #[test]
