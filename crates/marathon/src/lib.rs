@@ -58,6 +58,15 @@
 //!   `Embed::list_default()` / `Embed::single_app()`) and [`views::info_json`] for `/v2/info`.
 //! - [`task`]: task/health/failure JSON shapes for `/v2/tasks` with marathon-python's keys,
 //!   [`task::timestamp`]`(ms)` / [`task::parse_timestamp`] in Marathon's format.
+//!
+//! Typical handler (`POST /v2/apps`): `AppDefinition::from_json(body, &PathId::root())`
+//! (400/422 on `ParseError`) → `validate_app` (422) → 409 if `root.find_app(id)` exists →
+//! `target = root.clone(); target.put_app(app)` → `target.validate()` (cycles) →
+//! `target.stamp_versions(&root, now)` → `plan(&root, &target, uuid, now, &{})` →
+//! `plan.conflicting(&running)` (409 `responses::locked` unless `force`) → store target and
+//! plan, answer 201 with the app (`views::app_json`) and `Marathon-Deployment-Id`; then run
+//! each step with `drive_action` as tasks change (`taskenv` for launches, `health` for check
+//! results, `backoff` for relaunches), emitting `events`.
 
 pub mod app;
 pub mod backoff;
