@@ -21,6 +21,7 @@ pub const REASON_LAUNCH_FAILED: &str = "REASON_CONTAINER_LAUNCH_FAILED";
 pub const REASON_EXECUTOR_TERMINATED: &str = "REASON_EXECUTOR_TERMINATED";
 pub const REASON_AGENT_RESTARTED: &str = "REASON_AGENT_RESTARTED";
 pub const REASON_KILLED_DURING_LAUNCH: &str = "REASON_TASK_KILLED_DURING_LAUNCH";
+pub const REASON_FETCH_FAILED: &str = "REASON_CONTAINER_LAUNCH_FAILED";
 
 #[cfg(test)]
 mod tests;
@@ -95,6 +96,9 @@ pub fn validate(t: &LaunchTask) -> Result<(), LaunchError> {
     }
     if !t.kill_grace_period_secs.is_finite() || t.kill_grace_period_secs < 0.0 {
         return bad("kill_grace_period_secs must be >= 0".into());
+    }
+    if let Err(e) = crate::fetch::parse(&t.fetch) {
+        return bad(e.to_string());
     }
     Ok(())
 }
@@ -226,6 +230,23 @@ async fn start(agent: Arc<Agent>, task_id: String) {
             REASON_LAUNCH_FAILED,
         );
         return;
+    }
+    if !rec.launch.fetch.is_empty() {
+        let fetched = match crate::fetch::parse(&rec.launch.fetch) {
+            Ok(uris) => {
+                let client = reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .timeout(Duration::from_secs(1800))
+                    .build()
+                    .unwrap_or_default();
+                crate::fetch::fetch_all(&client, &uris, &rec.sandbox).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fetched {
+            fail(&agent, &task_id, TaskState::Failed, e.to_string(), REASON_FETCH_FAILED);
+            return;
+        }
     }
     if let Some(runs) = rec.sandbox.parent() {
         let latest = runs.join("latest");

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod cgroups;
 pub mod containerizer;
+pub mod fetch;
 pub mod files_api;
 pub mod health;
 pub mod http;

@@ -361,3 +361,44 @@ async fn health_check_results_are_reported_as_running_updates() {
         "one update per transition"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_uris_land_in_the_sandbox_before_the_task_starts() {
+    let f = Fixture::start().await;
+    let src = tempfile::tempdir().expect("temp dir");
+    let script = src.path().join("hello.sh");
+    std::fs::write(&script, "#!/bin/sh\necho fetched-and-run\n").expect("script");
+    let mut t = task("fetcher", "./hello.sh > out.txt");
+    t["fetch"] = json!([{"uri": format!("file://{}", script.display()), "executable": true}]);
+    let (s, v) = f.launch(t).await;
+    assert_eq!(s, 202, "{v}");
+    f.wait("fetcher to finish", |s| {
+        s.updates.iter().any(|u| u.task_id == "fetcher" && u.state.is_terminal())
+    })
+    .await;
+    let last = f.updates_of("fetcher").pop().expect("an update");
+    assert_eq!(last.state, TaskState::Finished, "{last:?}");
+    let out = std::fs::read_to_string(
+        f.work.path().join("slaves/agent-1/frameworks/fw/executors/fetcher/runs/latest/out.txt"),
+    )
+    .unwrap_or_default();
+    assert_eq!(out, "fetched-and-run\n");
+
+    let mut t = task("nofile", "true");
+    t["fetch"] = json!([{"uri": "file:///nonexistent/dcos-fetch-test"}]);
+    assert_eq!(f.launch(t).await.0, 202);
+    f.wait("nofile to fail", |s| {
+        s.updates.iter().any(|u| u.task_id == "nofile" && u.state == TaskState::Failed)
+    })
+    .await;
+    let last = f.updates_of("nofile").pop().expect("an update");
+    assert!(
+        last.message.as_deref().unwrap_or("").contains("failed to fetch 'file:///nonexistent/dcos-fetch-test'"),
+        "{last:?}"
+    );
+    let mut t = task("badfetch", "true");
+    t["fetch"] = json!([{"uri": "ftp://example.com/x"}]);
+    let (s, v) = f.launch(t).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or("").contains("ftp://"), "{v}");
+}
