@@ -499,24 +499,71 @@ pub fn recover(agent: &Arc<Agent>) {
         }
     }
     sweep_stale_cgroups(agent, &live);
+    // And again now and then, for supervisors killed while this agent runs.
+    let a = agent.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            let live = a
+                .all_tasks()
+                .iter()
+                .filter(|r| !r.state.is_terminal())
+                .map(|r| cgroups::sanitize(&r.launch.task_id))
+                .collect();
+            sweep_stale_cgroups(&a, &live);
+        }
+    });
 }
 
-/// Removes task cgroups of this agent that no running supervisor owns (left behind when a
-/// supervisor was SIGKILLed); a cgroup that still has processes is left alone.
-fn sweep_stale_cgroups(agent: &Agent, live: &std::collections::HashSet<String>) {
-    let (Some(layout), Some(id)) = (&agent.cfg.cgroups, agent.agent_id()) else {
+/// Task cgroups of other agents are removed when they are empty and older than this (they
+/// were left by supervisors that were SIGKILLed; a younger one may be being set up).
+const STALE_CGROUP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes task cgroups that no running supervisor owns (left behind when a supervisor was
+/// SIGKILLed): this agent's own ones not in `live`, and other agents' empty ones older than a
+/// minute. A cgroup that still has processes cannot be removed and is left alone.
+pub fn sweep_stale_cgroups(agent: &Agent, live: &std::collections::HashSet<String>) {
+    let Some(layout) = &agent.cfg.cgroups else {
         return;
     };
+    let own = agent.agent_id().map(|id| cgroups::sanitize(&id));
     let bases = std::iter::once(&layout.memory_base).chain(layout.cpu_base.iter());
     for base in bases {
-        let dir = base.join(cgroups::sanitize(&id));
-        let Ok(rd) = std::fs::read_dir(&dir) else {
+        let Ok(agents) = std::fs::read_dir(base) else {
             continue;
         };
-        for de in rd.flatten() {
-            let name = de.file_name().to_string_lossy().into_owned();
-            if de.path().is_dir() && !live.contains(&name) && std::fs::remove_dir(de.path()).is_ok() {
-                tracing::info!("removed the stale cgroup {}", de.path().display());
+        for agent_dir in agents.flatten() {
+            let mine = own.as_deref() == Some(&*agent_dir.file_name().to_string_lossy());
+            if !agent_dir.path().is_dir() {
+                continue;
+            }
+            let Ok(tasks) = std::fs::read_dir(agent_dir.path()) else {
+                continue;
+            };
+            for t in tasks.flatten() {
+                let p = t.path();
+                if !p.is_dir() {
+                    continue;
+                }
+                let name = t.file_name().to_string_lossy().into_owned();
+                let remove = if mine {
+                    !live.contains(&name)
+                } else {
+                    let empty = std::fs::read_to_string(p.join("cgroup.procs"))
+                        .is_ok_and(|s| s.trim().is_empty());
+                    let old = std::fs::metadata(&p)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > STALE_CGROUP_AGE);
+                    empty && old
+                };
+                if remove && std::fs::remove_dir(&p).is_ok() {
+                    tracing::info!("removed the stale cgroup {}", p.display());
+                }
+            }
+            if !mine {
+                let _ = std::fs::remove_dir(agent_dir.path());
             }
         }
     }

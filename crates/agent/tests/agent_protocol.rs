@@ -105,6 +105,11 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Fixture {
+        Fixture::start_with(|_, _| {}).await
+    }
+
+    /// Starts the agent after `prepare(work_dir, cgroups_root)` ran.
+    async fn start_with(prepare: impl FnOnce(&Path, &str)) -> Fixture {
         let script: Shared = Arc::default();
         let app = Router::new()
             .route("/internal/v1/agents/register", post(register))
@@ -115,11 +120,13 @@ impl Fixture {
         let master = format!("http://{}", l.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(l, app).await });
         let work = tempfile::tempdir().expect("work dir");
+        let cgroups_root = format!("dcos-proto-{}", uuid::Uuid::new_v4().simple());
+        prepare(work.path(), &cgroups_root);
         let mut child = Command::new(dcosd())
             .args(["agent", "--master", &master, "--listen", "127.0.0.1:0", "--join-token", TOKEN])
             .args(["--resources", "cpus:3;mem:512;disk:100;ports:[41000-41009]"])
             .args(["--attributes", "rack:r9"])
-            .args(["--cgroups-root", &format!("dcos-proto-{}", uuid::Uuid::new_v4().simple())])
+            .args(["--cgroups-root", &cgroups_root])
             .arg("--work-dir")
             .arg(work.path())
             .env("DCOS_LOG", std::env::var("DCOS_LOG").unwrap_or_else(|_| "warn".into()))
@@ -401,4 +408,35 @@ async fn fetch_uris_land_in_the_sandbox_before_the_task_starts() {
     let (s, v) = f.launch(t).await;
     assert_eq!(s, 400, "{v}");
     assert!(v["message"].as_str().unwrap_or("").contains("ftp://"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgroups_left_by_a_killed_supervisor_are_removed_when_the_agent_starts() {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut stale = Vec::new();
+    let f = Fixture::start_with(|work, root| {
+        let Some(l) = dcos_agent::cgroups::Layout::detect(
+            &dcos_agent::cgroups::HostFs,
+            Path::new("/sys/fs/cgroup"),
+            &own,
+            root,
+        ) else {
+            return;
+        };
+        std::fs::write(work.join("agent-id"), "agent-1").expect("agent id");
+        for base in std::iter::once(l.memory_base.clone()).chain(l.cpu_base.clone()) {
+            let ghost = base.join("agent-1").join("ghost");
+            std::fs::create_dir_all(&ghost).expect("create a stale cgroup");
+            stale.push(base);
+        }
+    })
+    .await;
+    for base in &stale {
+        assert!(!base.join("agent-1/ghost").exists(), "{} left", base.display());
+    }
+    drop(f);
+    for base in &stale {
+        let _ = std::fs::remove_dir(base.join("agent-1"));
+        let _ = std::fs::remove_dir(base);
+    }
 }
