@@ -1,7 +1,7 @@
 //! A mustache engine over JSON values.
 //!
-//! Parsing ([`parse`]) turns a template into a token tree once; rendering walks it with a stack
-//! of JSON contexts. Two switches cover both users: HTML escaping (on for the official spec,
+//! Parsing ([`Template::parse`]) turns a template into a token tree once; rendering walks it
+//! with a stack of JSON contexts. Two switches cover both users: HTML escaping (on for the official spec,
 //! off for packages) and the value style ([`ValueStyle::Plain`] prints values as the spec's
 //! reference implementations do; [`ValueStyle::Cosmos`] applies the package service's
 //! conversions: strings JSON-escaped without quotes, integral numbers as integers, arrays as
