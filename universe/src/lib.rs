@@ -111,11 +111,12 @@ fn count_package_folders(path: &Path) -> Option<usize> {
     let dir = load::packages_dir(path).ok()?;
     let mut n = 0;
     for letter in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
-        if letter.path().is_dir() {
+        let visible = |e: &std::fs::DirEntry| !e.file_name().to_string_lossy().starts_with('.');
+        if letter.path().is_dir() && visible(&letter) {
             n += std::fs::read_dir(letter.path())
                 .ok()?
                 .filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
+                .filter(|e| e.path().is_dir() && visible(e))
                 .count();
         }
     }
