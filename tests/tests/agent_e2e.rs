@@ -43,7 +43,9 @@ impl Drop for StopTasks {
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or(Value::Null);
-            let Some(pid) = info["supervisor_pid"].as_i64() else { continue };
+            let Some(pid) = info["supervisor_pid"].as_i64() else {
+                continue;
+            };
             let _ = std::fs::write(sb.join(".kill.json"), r#"{"grace_secs":0}"#);
             // SAFETY: kill(2) on a supervisor of this test's own agent.
             unsafe {
@@ -52,7 +54,10 @@ impl Drop for StopTasks {
             waiting.push(sb.to_path_buf());
         }
         for _ in 0..100 {
-            if waiting.iter().all(|sb| sb.join(".exit_status.json").exists()) {
+            if waiting
+                .iter()
+                .all(|sb| sb.join(".exit_status.json").exists())
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -127,8 +132,8 @@ fn an_agent_restart_keeps_running_tasks_and_reports_the_ones_that_ended() {
     c.wait_task_state("short", "TASK_RUNNING", LONG);
     let id_before = agent_id(&c, 0);
     let dir = sandbox_of(&c, &id_before, "long").expect("sandbox of long");
-    let pid_before = std::fs::read_to_string(Path::new(&dir).join(".supervisor.pid.json"))
-        .expect("pid file");
+    let pid_before =
+        std::fs::read_to_string(Path::new(&dir).join(".supervisor.pid.json")).expect("pid file");
 
     // kill -9 of the agent alone: the supervisors live in their own sessions.
     c.agents[0].proc.kill9();
@@ -140,13 +145,17 @@ fn an_agent_restart_keeps_running_tasks_and_reports_the_ones_that_ended() {
     restart_agent(&mut c, 0);
 
     let short = c.wait_task_state("short", "TASK_FAILED", LONG);
-    assert_eq!(last_status(&short)["message"], "Command exited with status 7", "{short}");
+    assert_eq!(
+        last_status(&short)["message"],
+        "Command exited with status 7",
+        "{short}"
+    );
     assert_eq!(agent_id(&c, 0), id_before, "the agent keeps its id");
     // "long" never stopped: same supervisor, still running, still reported by the agent.
     let t = c.task("long");
     assert_eq!(t["state"], "TASK_RUNNING", "{t}");
-    let pid_after = std::fs::read_to_string(Path::new(&dir).join(".supervisor.pid.json"))
-        .expect("pid file");
+    let pid_after =
+        std::fs::read_to_string(Path::new(&dir).join(".supervisor.pid.json")).expect("pid file");
     assert_eq!(pid_before, pid_after);
     let (s, tasks) = c.get(&format!("/agent/{id_before}/v1/tasks"));
     if s == 200 {
@@ -208,14 +217,20 @@ fn the_files_api_works_through_the_master_and_stays_in_the_sandboxes() {
     assert_eq!(v["data"], "line1\nline2\nline3\n");
     let (_, v) = read(&format!("{dir}/stdout"), 6, Some(5));
     assert_eq!(v, json!({"data": "line2", "offset": 6}));
-    let (_, v) = c.get(&format!("/slave/{agent}/files/read.json?path={dir}/stderr&offset=0"));
+    let (_, v) = c.get(&format!(
+        "/slave/{agent}/files/read.json?path={dir}/stderr&offset=0"
+    ));
     assert_eq!(v["data"], "problem\n");
 
     let (s, listing) = c.get(&format!("/agent/{agent}/files/browse.json?path={dir}"));
     assert_eq!(s, 200, "{listing}");
     let stdout = listing
         .as_array()
-        .and_then(|a| a.iter().find(|e| e["path"] == format!("{dir}/stdout")).cloned())
+        .and_then(|a| {
+            a.iter()
+                .find(|e| e["path"] == format!("{dir}/stdout"))
+                .cloned()
+        })
         .expect("stdout listed");
     assert_eq!(stdout["size"], 18);
     assert_eq!(stdout["mode"], "-rw-r--r--");
@@ -235,13 +250,18 @@ fn the_files_api_works_through_the_master_and_stays_in_the_sandboxes() {
     ] {
         let (s, v) = read(&path, 0, None);
         assert_eq!(s, 403, "{path}: {v}");
-        assert!(v["message"].as_str().unwrap_or("").contains("outside"), "{v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains("outside"),
+            "{v}"
+        );
     }
     let (s, v) = read(&format!("{dir}/nope"), 0, None);
     assert_eq!(s, 404, "{v}");
     let (s, v) = read(&format!("{dir}/stdout"), -7, None);
     assert_eq!(s, 400, "{v}");
-    let (s, _) = c.get(&format!("/agent/{agent}/files/read.json?path={dir}&offset=0"));
+    let (s, _) = c.get(&format!(
+        "/agent/{agent}/files/read.json?path={dir}&offset=0"
+    ));
     assert_eq!(s, 400, "a directory is not readable");
 }
 
@@ -263,7 +283,10 @@ fn the_agent_api_needs_the_join_token_and_refuses_bad_input() {
         }
         let r = r.send().expect("agent reachable");
         let s = r.status().as_u16();
-        (s, serde_json::from_str(&r.text().unwrap_or_default()).unwrap_or(Value::Null))
+        (
+            s,
+            serde_json::from_str(&r.text().unwrap_or_default()).unwrap_or(Value::Null),
+        )
     };
     for path in ["/state.json", "/v1/tasks", "/files/browse.json?path=/"] {
         let (s, v) = call("GET", path, "", false);
@@ -283,15 +306,20 @@ fn the_agent_api_needs_the_join_token_and_refuses_bad_input() {
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["launched"], false, "a duplicate launch is a no-op: {v}");
     let agent = agent_id(&c, 0);
-    let runs = c.agents[0]
-        .work_dir
-        .join(format!("slaves/{agent}/frameworks/dcos-tasks/executors/dup/runs"));
+    let runs = c.agents[0].work_dir.join(format!(
+        "slaves/{agent}/frameworks/dcos-tasks/executors/dup/runs"
+    ));
     let n = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
     assert_eq!(n, 2, "one run dir and its `latest` link");
 
     let bad = [
         ("POST", "/v1/launch", "{not json".to_string(), 400),
-        ("POST", "/v1/launch", json!({"task_id": "x"}).to_string(), 400),
+        (
+            "POST",
+            "/v1/launch",
+            json!({"task_id": "x"}).to_string(),
+            400,
+        ),
         (
             "POST",
             "/v1/launch",
@@ -316,8 +344,18 @@ fn the_agent_api_needs_the_join_token_and_refuses_bad_input() {
             .to_string(),
             400,
         ),
-        ("POST", "/v1/kill", json!({"task_id": "ghost"}).to_string(), 404),
-        ("POST", "/v1/kill", json!({"task_id": "dup", "grace_period_secs": -1}).to_string(), 400),
+        (
+            "POST",
+            "/v1/kill",
+            json!({"task_id": "ghost"}).to_string(),
+            404,
+        ),
+        (
+            "POST",
+            "/v1/kill",
+            json!({"task_id": "dup", "grace_period_secs": -1}).to_string(),
+            400,
+        ),
     ];
     for (m, p, body, want) in bad {
         let (s, v) = call(m, p, &body, true);

@@ -37,7 +37,10 @@ fn main() {
         eprintln!("dcosd not found: run `cargo build -p dcos-server` first or set DCOSD_BIN");
         std::process::exit(1);
     };
-    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let dir = tempfile::tempdir().expect("temp dir");
     let root = format!("dcos-bench-{}", std::process::id());
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
@@ -107,7 +110,11 @@ fn main() {
         "cgroups: {}",
         layout.map_or("none".to_string(), |l| format!("{:?}", l.version))
     );
-    println!("{n} sequential /bin/true tasks: total {:.2} s ({:.1} ms each)", total.as_secs_f64(), total.as_secs_f64() * 1000.0 / n as f64);
+    println!(
+        "{n} sequential /bin/true tasks: total {:.2} s ({:.1} ms each)",
+        total.as_secs_f64(),
+        total.as_secs_f64() * 1000.0 / n as f64
+    );
     println!(
         "spawn -> running: median {:.1} ms, p99 {:.1} ms",
         pct(&to_running, 0.5).as_secs_f64() * 1000.0,

@@ -258,7 +258,11 @@ impl Agent {
             return Ok(());
         }
         // The last known health travels with later updates of a live task.
-        let healthy = healthy.or(if state.is_terminal() { None } else { rec.healthy });
+        let healthy = healthy.or(if state.is_terminal() {
+            None
+        } else {
+            rec.healthy
+        });
         let now = sandbox::now_secs();
         let upd = StatusUpdate {
             uuid: uuid::Uuid::new_v4().to_string(),

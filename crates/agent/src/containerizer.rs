@@ -89,7 +89,12 @@ pub fn validate(t: &LaunchTask) -> Result<(), LaunchError> {
         return bad("environment variable names must be non-empty and without `=`".into());
     }
     let r = &t.resources;
-    for (name, v) in [("cpus", r.cpus), ("mem", r.mem), ("disk", r.disk), ("gpus", r.gpus)] {
+    for (name, v) in [
+        ("cpus", r.cpus),
+        ("mem", r.mem),
+        ("disk", r.disk),
+        ("gpus", r.gpus),
+    ] {
         if !v.is_finite() || v < 0.0 {
             return bad(format!("resources.{name} must be a number >= 0"));
         }
@@ -220,7 +225,9 @@ async fn start(agent: Arc<Agent>, task_id: String) {
             .map(|l| l.task(&rec.agent_id, &task_id)),
         kill_grace_secs: rec.launch.kill_grace_period_secs,
     };
-    let prepared = sb.create().and_then(|_| sb.write(sandbox::SPEC_FILE, &spec));
+    let prepared = sb
+        .create()
+        .and_then(|_| sb.write(sandbox::SPEC_FILE, &spec));
     if let Err(e) = prepared {
         fail(
             &agent,
@@ -244,7 +251,13 @@ async fn start(agent: Arc<Agent>, task_id: String) {
             Err(e) => Err(e),
         };
         if let Err(e) = fetched {
-            fail(&agent, &task_id, TaskState::Failed, e.to_string(), REASON_FETCH_FAILED);
+            fail(
+                &agent,
+                &task_id,
+                TaskState::Failed,
+                e.to_string(),
+                REASON_FETCH_FAILED,
+            );
             return;
         }
     }
@@ -347,7 +360,10 @@ pub async fn watch(agent: Arc<Agent>, task_id: String, mut child: Option<tokio::
 }
 
 /// Turns an exit status into the task's final state.
-pub fn final_state(rec: &TaskRecord, exit: &ExitStatus) -> (TaskState, String, Option<&'static str>) {
+pub fn final_state(
+    rec: &TaskRecord,
+    exit: &ExitStatus,
+) -> (TaskState, String, Option<&'static str>) {
     let killed = exit.killed || rec.kill_requested;
     if let Some(e) = &exit.error {
         return (
@@ -419,7 +435,13 @@ async fn supervisor_died(agent: &Agent, rec: &TaskRecord) {
     } else {
         (TaskState::Failed, msg)
     };
-    fail(agent, &rec.launch.task_id, state, msg, REASON_EXECUTOR_TERMINATED);
+    fail(
+        agent,
+        &rec.launch.task_id,
+        state,
+        msg,
+        REASON_EXECUTOR_TERMINATED,
+    );
 }
 
 /// What a kill request found.

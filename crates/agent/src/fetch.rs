@@ -55,7 +55,11 @@ pub fn target_name(f: &FetchUri) -> Option<String> {
             no_query.rsplit('/').next().unwrap_or("").to_string()
         }
     };
-    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0');
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.contains('\0');
     ok.then_some(name)
 }
 
@@ -65,8 +69,8 @@ pub fn parse(values: &[serde_json::Value]) -> Result<Vec<FetchUri>, FetchError> 
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let f: FetchUri =
-                serde_json::from_value(v.clone()).map_err(|e| FetchError::Invalid(i, e.to_string()))?;
+            let f: FetchUri = serde_json::from_value(v.clone())
+                .map_err(|e| FetchError::Invalid(i, e.to_string()))?;
             let scheme_ok = f.uri.starts_with("http://")
                 || f.uri.starts_with("https://")
                 || f.uri.starts_with("file://")
@@ -74,7 +78,10 @@ pub fn parse(values: &[serde_json::Value]) -> Result<Vec<FetchUri>, FetchError> 
             if !scheme_ok {
                 return Err(FetchError::Invalid(
                     i,
-                    format!("uri '{}' must be http://, https://, file:// or an absolute path", f.uri),
+                    format!(
+                        "uri '{}' must be http://, https://, file:// or an absolute path",
+                        f.uri
+                    ),
                 ));
             }
             if target_name(&f).is_none() {
@@ -101,7 +108,11 @@ pub async fn fetch_all(
             uri: f.uri.clone(),
             detail,
         };
-        if let Some(path) = f.uri.strip_prefix("file://").or(f.uri.starts_with('/').then_some(f.uri.as_str())) {
+        if let Some(path) = f
+            .uri
+            .strip_prefix("file://")
+            .or(f.uri.starts_with('/').then_some(f.uri.as_str()))
+        {
             let (src, dst) = (PathBuf::from(path), dest.clone());
             tokio::task::spawn_blocking(move || copy_file(&src, &dst))
                 .await
@@ -125,7 +136,11 @@ pub async fn fetch_all(
                     extract_tar(f, &dir)
                 } else if let Some(stem) = lower.strip_suffix(".gz") {
                     let f = fs::File::open(&src).map_err(|e| e.to_string())?;
-                    let out = dir.join(&src.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()[..stem.len()]);
+                    let out = dir.join(
+                        &src.file_name()
+                            .map(|n| n.to_string_lossy().to_string())
+                            .unwrap_or_default()[..stem.len()],
+                    );
                     write_new(&dir, &out, &mut flate2::read::GzDecoder::new(f), 0o644)
                 } else {
                     Ok(())
@@ -204,13 +219,18 @@ fn safe_join(root: &Path, p: &Path) -> Result<PathBuf, String> {
 
 /// Creates the directories between `root` and `dir`, refusing to pass through a symlink.
 fn make_dirs(root: &Path, dir: &Path) -> Result<(), String> {
-    let rel = dir.strip_prefix(root).map_err(|_| "outside the sandbox".to_string())?;
+    let rel = dir
+        .strip_prefix(root)
+        .map_err(|_| "outside the sandbox".to_string())?;
     let mut cur = root.to_path_buf();
     for c in rel.components() {
         cur.push(c);
         match fs::symlink_metadata(&cur) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!("'{}' is a symlink; refusing to write through it", cur.display()))
+                return Err(format!(
+                    "'{}' is a symlink; refusing to write through it",
+                    cur.display()
+                ))
             }
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(format!("'{}' is not a directory", cur.display())),
@@ -229,7 +249,10 @@ fn write_new(root: &Path, path: &Path, data: &mut dyn Read, mode: u32) -> Result
         if m.is_file() {
             fs::remove_file(path).map_err(|e| e.to_string())?;
         } else {
-            return Err(format!("'{}' exists and is not a regular file", path.display()));
+            return Err(format!(
+                "'{}' exists and is not a regular file",
+                path.display()
+            ));
         }
     }
     let mut f = fs::OpenOptions::new()
@@ -278,7 +301,10 @@ pub fn extract_tar<R: Read>(r: R, root: &Path) -> Result<(), String> {
             let src = safe_join(root, &target)?;
             let m = fs::symlink_metadata(&src).map_err(|e| format!("{}: {e}", target.display()))?;
             if !m.is_file() {
-                return Err(format!("hard link '{}' must point to a regular file", path.display()));
+                return Err(format!(
+                    "hard link '{}' must point to a regular file",
+                    path.display()
+                ));
             }
             if let Some(parent) = src.parent() {
                 make_dirs(root, parent)?;
@@ -287,7 +313,10 @@ pub fn extract_tar<R: Read>(r: R, root: &Path) -> Result<(), String> {
                 make_dirs(root, parent)?;
             }
             fs::hard_link(&src, &dest).map_err(|e| e.to_string())?;
-        } else if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
+        } else if matches!(
+            kind,
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader
+        ) {
             continue;
         } else {
             return Err(format!(

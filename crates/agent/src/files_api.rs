@@ -172,11 +172,18 @@ pub fn browse(path: &Path, shown: &str) -> Result<Vec<Entry>, FilesError> {
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
-        return Ok(vec![entry(path, &std::fs::symlink_metadata(path).map_err(io)?)]);
+        return Ok(vec![entry(
+            path,
+            &std::fs::symlink_metadata(path).map_err(io)?,
+        )]);
     }
     // Entries are named below the path as asked (e.g. through a `latest` link), like Mesos.
     let shown_dir = Path::new(shown);
-    let base = if shown_dir.is_absolute() { shown_dir } else { path };
+    let base = if shown_dir.is_absolute() {
+        shown_dir
+    } else {
+        path
+    };
     let mut out = Vec::new();
     for de in std::fs::read_dir(path).map_err(io)? {
         let de = de.map_err(io)?;

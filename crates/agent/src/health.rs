@@ -102,7 +102,7 @@ impl HealthCheck {
             ("timeoutSeconds", hc.timeout_seconds),
             ("delaySeconds", hc.delay_seconds),
         ] {
-            if !x.is_finite() || x < 0.0 || x > 86_400.0 {
+            if !(0.0..=86_400.0).contains(&x) {
                 return Err(bad(format!("{name} must be between 0 and 86400")));
             }
         }
@@ -112,16 +112,27 @@ impl HealthCheck {
                 (None, i) => {
                     let i = i.unwrap_or(0);
                     ports.get(i).copied().ok_or_else(|| {
-                        bad(format!("portIndex {i} but the task has {} port(s)", ports.len()))
+                        bad(format!(
+                            "portIndex {i} but the task has {} port(s)",
+                            ports.len()
+                        ))
                     })
                 }
             }
         };
         let probe = match hc.protocol.as_str() {
             "HTTP" | "MESOS_HTTP" | "HTTPS" | "MESOS_HTTPS" => {
-                let scheme = if hc.protocol.ends_with("HTTPS") { "https" } else { "http" };
+                let scheme = if hc.protocol.ends_with("HTTPS") {
+                    "https"
+                } else {
+                    "http"
+                };
                 let path = hc.path.clone().unwrap_or_else(|| "/".into());
-                let path = if path.starts_with('/') { path } else { format!("/{path}") };
+                let path = if path.starts_with('/') {
+                    path
+                } else {
+                    format!("/{path}")
+                };
                 Probe::Http {
                     url: format!("{scheme}://127.0.0.1:{}{path}", port()?),
                 }
@@ -147,7 +158,11 @@ impl HealthCheck {
 }
 
 /// Runs one probe; `Err` says why it failed.
-pub async fn probe(p: &Probe, timeout: Duration, spec: Option<&SupervisorSpec>) -> Result<(), String> {
+pub async fn probe(
+    p: &Probe,
+    timeout: Duration,
+    spec: Option<&SupervisorSpec>,
+) -> Result<(), String> {
     match p {
         Probe::Http { url } => {
             let client = reqwest::Client::builder()
@@ -156,7 +171,11 @@ pub async fn probe(p: &Probe, timeout: Duration, spec: Option<&SupervisorSpec>) 
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| e.to_string())?;
-            let r = client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+            let r = client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
             let s = r.status().as_u16();
             if (200..400).contains(&s) {
                 Ok(())
@@ -165,8 +184,11 @@ pub async fn probe(p: &Probe, timeout: Duration, spec: Option<&SupervisorSpec>) 
             }
         }
         Probe::Tcp { port } => {
-            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", *port)))
-                .await
+            match tokio::time::timeout(
+                timeout,
+                tokio::net::TcpStream::connect(("127.0.0.1", *port)),
+            )
+            .await
             {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(format!("cannot connect to port {port}: {e}")),
@@ -270,7 +292,7 @@ pub fn start(agent: &Arc<Agent>, task_id: &str) {
                     let overall = {
                         let mut vs = verdicts.lock().unwrap_or_else(|e| e.into_inner());
                         vs[i] = Some(v);
-                        if vs.iter().any(|x| *x == Some(false)) {
+                        if vs.contains(&Some(false)) {
                             Some(false)
                         } else if vs.iter().all(|x| *x == Some(true)) {
                             Some(true)

@@ -166,11 +166,9 @@ async fn kill(
             StatusCode::NOT_FOUND,
             format!("task `{}` is unknown to this agent", k.task_id),
         )),
-        KillOutcome::AlreadyTerminal | KillOutcome::Requested => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "task_id": k.task_id })),
-        )
-            .into_response()),
+        KillOutcome::AlreadyTerminal | KillOutcome::Requested => {
+            Ok((StatusCode::ACCEPTED, Json(json!({ "task_id": k.task_id }))).into_response())
+        }
     }
 }
 
@@ -238,9 +236,12 @@ async fn files_download(
     if p.is_dir() {
         return Err(files_error(FilesError::IsDirectory(shown)));
     }
-    let f = tokio::fs::File::open(&p)
-        .await
-        .map_err(|e| files_error(FilesError::Io { path: shown.clone(), source: e }))?;
+    let f = tokio::fs::File::open(&p).await.map_err(|e| {
+        files_error(FilesError::Io {
+            path: shown.clone(),
+            source: e,
+        })
+    })?;
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().replace('"', ""))

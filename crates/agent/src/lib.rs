@@ -49,7 +49,12 @@ pub struct AgentArgs {
     #[arg(long)]
     pub advertise_ip: Option<IpAddr>,
     /// The cluster join token.
-    #[arg(long, env = "DCOS_JOIN_TOKEN", hide_env_values = true, conflicts_with = "join_token_file")]
+    #[arg(
+        long,
+        env = "DCOS_JOIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "join_token_file"
+    )]
     pub join_token: Option<String>,
     /// File holding the cluster join token.
     #[arg(long)]
@@ -76,9 +81,15 @@ pub struct AgentArgs {
 /// address of the route to the master.
 async fn route_ip(master: &str) -> Option<IpAddr> {
     let u = reqwest::Url::parse(master).ok()?;
-    let host = u.host_str()?.trim_matches(|c| c == '[' || c == ']').to_string();
+    let host = u
+        .host_str()?
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_string();
     let port = u.port_or_known_default().unwrap_or(80);
-    let addr = tokio::net::lookup_host((host.as_str(), port)).await.ok()?.next()?;
+    let addr = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .ok()?
+        .next()?;
     let bind: SocketAddr = if addr.is_ipv4() {
         "0.0.0.0:0".parse().ok()?
     } else {
@@ -94,7 +105,10 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
         .with_context(|| {
-            format!("--master `{}` is not an http(s) URL like http://10.0.0.1:5050", args.master)
+            format!(
+                "--master `{}` is not an http(s) URL like http://10.0.0.1:5050",
+                args.master
+            )
         })?
         .to_string()
         .trim_end_matches('/')
@@ -119,7 +133,10 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     }
     .filter(|t| !t.is_empty());
     let listen: SocketAddr = args.listen.parse().with_context(|| {
-        format!("--listen `{}` is not an address like 0.0.0.0:5051", args.listen)
+        format!(
+            "--listen `{}` is not an address like 0.0.0.0:5051",
+            args.listen
+        )
     })?;
     std::fs::create_dir_all(&args.work_dir)
         .with_context(|| format!("cannot create --work-dir {}", args.work_dir.display()))?;
@@ -139,7 +156,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let bound = listener.local_addr().context("cannot read the bound address")?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     let advertise_ip = match args.advertise_ip {
         Some(ip) => ip,
         None if !bound.ip().is_unspecified() => bound.ip(),

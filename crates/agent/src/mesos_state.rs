@@ -97,7 +97,9 @@ pub fn render(agent: &Agent) -> Value {
     let id = agent.agent_id().unwrap_or_default();
     let mut frameworks: BTreeMap<String, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
     for rec in agent.all_tasks() {
-        let entry = frameworks.entry(rec.launch.framework_id.clone()).or_default();
+        let entry = frameworks
+            .entry(rec.launch.framework_id.clone())
+            .or_default();
         if rec.state.is_terminal() {
             entry.1.push(executor_json(&rec));
         } else {

@@ -144,7 +144,9 @@ pub async fn master_link(agent: Arc<Agent>) {
             match heartbeat(&agent, &id).await {
                 Ok(()) => {}
                 Err(LinkError::UnknownAgent) => {
-                    tracing::info!("the master does not know this agent any more; registering again");
+                    tracing::info!(
+                        "the master does not know this agent any more; registering again"
+                    );
                     break;
                 }
                 Err(e) => {
@@ -182,7 +184,12 @@ pub async fn status_sender(agent: Arc<Agent>) {
             })
             .collect();
         let batch = StatusBatch { updates };
-        let res = match post(&agent, &format!("/internal/v1/agents/{id}/status"), Some(&batch)).await
+        let res = match post(
+            &agent,
+            &format!("/internal/v1/agents/{id}/status"),
+            Some(&batch),
+        )
+        .await
         {
             Ok(r) => r.json::<StatusAck>().await.map_err(LinkError::Decode),
             Err(e) => Err(e),

@@ -202,8 +202,11 @@ pub fn detect(work_dir: &Path, overrides: ResourceOverrides) -> Resources {
         mem,
         disk,
         gpus: overrides.gpus.unwrap_or(0.0),
-        ports: overrides
-            .ports
-            .unwrap_or_else(|| vec![PortRange { begin: 31000, end: 32000 }]),
+        ports: overrides.ports.unwrap_or_else(|| {
+            vec![PortRange {
+                begin: 31000,
+                end: 32000,
+            }]
+        }),
     }
 }

@@ -123,8 +123,9 @@ fn run_task(
     let plan = ExecPlan::new(spec)?;
     namespaces::unshare_pid_and_mount()?;
     let (go_rd, go_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
-    let (st_rd, st_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-        .map_err(sys("pipe"))?;
+    let (st_rd, st_wr) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+            .map_err(sys("pipe"))?;
     // SAFETY: the supervisor is single-threaded, so the child may allocate and run Rust code.
     let init = match unsafe { fork() }.map_err(sys("fork"))? {
         ForkResult::Child => {
@@ -255,8 +256,11 @@ impl ExecPlan {
                 (_, Some(a)) => a.clone(),
                 _ => return Err(SupervisorError::NoCommand),
             };
-            let mut argv: Vec<CString> =
-                cmd.arguments.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
+            let mut argv: Vec<CString> = cmd
+                .arguments
+                .iter()
+                .map(|a| c(a))
+                .collect::<Result<_, _>>()?;
             if argv.is_empty() {
                 argv.push(c(&program)?);
             }
@@ -285,7 +289,11 @@ impl ExecPlan {
         Ok(ExecPlan {
             program,
             argv,
-            env: spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            env: spec
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             sandbox: spec.sandbox.clone(),
             user,
         })
@@ -379,7 +387,11 @@ fn exec_task(plan: &ExecPlan) -> ! {
                 plan.sandbox.join(name)
             })
     };
-    for (fd, name, write) in [(0, "/dev/null", false), (1, "stdout", true), (2, "stderr", true)] {
+    for (fd, name, write) in [
+        (0, "/dev/null", false),
+        (1, "stdout", true),
+        (2, "stderr", true),
+    ] {
         match open(name, write) {
             Ok(f) => {
                 let _ = nix::unistd::dup2(f.as_raw_fd(), fd);

@@ -52,7 +52,11 @@ async fn register(
     }))
 }
 
-async fn heartbeat(State(s): State<Shared>, h: HeaderMap, AxPath(_id): AxPath<String>) -> StatusCode {
+async fn heartbeat(
+    State(s): State<Shared>,
+    h: HeaderMap,
+    AxPath(_id): AxPath<String>,
+) -> StatusCode {
     if !authorized(&h) {
         return StatusCode::UNAUTHORIZED;
     }
@@ -88,8 +92,16 @@ fn dcosd() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current exe");
-    let p = exe.parent().and_then(Path::parent).map(|d| d.join("dcosd")).expect("target dir");
-    assert!(p.is_file(), "{} not found: run `cargo build -p dcos-server` or set DCOSD_BIN", p.display());
+    let p = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("dcosd"))
+        .expect("target dir");
+    assert!(
+        p.is_file(),
+        "{} not found: run `cargo build -p dcos-server` or set DCOSD_BIN",
+        p.display()
+    );
     p
 }
 
@@ -116,20 +128,33 @@ impl Fixture {
             .route("/internal/v1/agents/{id}/heartbeat", post(heartbeat))
             .route("/internal/v1/agents/{id}/status", post(status))
             .with_state(script.clone());
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let master = format!("http://{}", l.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(l, app).await });
         let work = tempfile::tempdir().expect("work dir");
         let cgroups_root = format!("dcos-proto-{}", uuid::Uuid::new_v4().simple());
         prepare(work.path(), &cgroups_root);
         let mut child = Command::new(dcosd())
-            .args(["agent", "--master", &master, "--listen", "127.0.0.1:0", "--join-token", TOKEN])
+            .args([
+                "agent",
+                "--master",
+                &master,
+                "--listen",
+                "127.0.0.1:0",
+                "--join-token",
+                TOKEN,
+            ])
             .args(["--resources", "cpus:3;mem:512;disk:100;ports:[41000-41009]"])
             .args(["--attributes", "rack:r9"])
             .args(["--cgroups-root", &cgroups_root])
             .arg("--work-dir")
             .arg(work.path())
-            .env("DCOS_LOG", std::env::var("DCOS_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "DCOS_LOG",
+                std::env::var("DCOS_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -156,9 +181,11 @@ impl Fixture {
             work,
             http: reqwest::Client::new(),
         };
-        f.wait("registration", |s| !s.registrations.is_empty()).await;
+        f.wait("registration", |s| !s.registrations.is_empty())
+            .await;
         let id_file = f.work.path().join("agent-id");
-        f.wait("the agent to store its id", |_| id_file.exists()).await;
+        f.wait("the agent to store its id", |_| id_file.exists())
+            .await;
         f
     }
 
@@ -186,7 +213,11 @@ impl Fixture {
 
     fn updates_of(&self, task: &str) -> Vec<StatusUpdate> {
         let s = self.script.lock().unwrap();
-        s.updates.iter().filter(|u| u.task_id == task).cloned().collect()
+        s.updates
+            .iter()
+            .filter(|u| u.task_id == task)
+            .cloned()
+            .collect()
     }
 }
 
@@ -270,7 +301,11 @@ async fn registers_its_resources_and_resends_updates_until_acknowledged() {
     assert_eq!(s, 202, "{v}");
     // Without acknowledgements the same updates come again, in order.
     f.wait("the FINISHED update twice", |s| {
-        s.updates.iter().filter(|u| u.state == TaskState::Finished).count() >= 2
+        s.updates
+            .iter()
+            .filter(|u| u.state == TaskState::Finished)
+            .count()
+            >= 2
     })
     .await;
     let us = f.updates_of("once");
@@ -281,22 +316,40 @@ async fn registers_its_resources_and_resends_updates_until_acknowledged() {
         .filter(|u| seen.insert(u.uuid.clone()))
         .map(|u| u.state)
         .collect();
-    assert_eq!(distinct, [TaskState::Starting, TaskState::Running, TaskState::Finished]);
+    assert_eq!(
+        distinct,
+        [TaskState::Starting, TaskState::Running, TaskState::Finished]
+    );
     // Every batch repeats the unacknowledged ones oldest first: never a later state before an
     // earlier one within what was sent.
     let pos = |st: TaskState| us.iter().position(|u| u.state == st).unwrap_or(usize::MAX);
     assert!(pos(TaskState::Starting) < pos(TaskState::Running));
     assert!(pos(TaskState::Running) < pos(TaskState::Finished));
-    let finished: Vec<&StatusUpdate> = us.iter().filter(|u| u.state == TaskState::Finished).collect();
-    assert_eq!(finished[0].uuid, finished[1].uuid, "a resend keeps the uuid");
-    assert_eq!(finished[0].message.as_deref(), Some("Command exited with status 0"));
+    let finished: Vec<&StatusUpdate> = us
+        .iter()
+        .filter(|u| u.state == TaskState::Finished)
+        .collect();
+    assert_eq!(
+        finished[0].uuid, finished[1].uuid,
+        "a resend keeps the uuid"
+    );
+    assert_eq!(
+        finished[0].message.as_deref(),
+        Some("Command exited with status 0")
+    );
     f.script.lock().unwrap().drop_acks = false;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let n = f.updates_of("once").len();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(f.updates_of("once").len(), n, "acknowledged updates are not sent again");
+    assert_eq!(
+        f.updates_of("once").len(),
+        n,
+        "acknowledged updates are not sent again"
+    );
     let port_file = std::fs::read_to_string(
-        f.work.path().join("slaves/agent-1/frameworks/fw/executors/once/runs/latest/port"),
+        f.work
+            .path()
+            .join("slaves/agent-1/frameworks/fw/executors/once/runs/latest/port"),
     )
     .unwrap_or_default();
     assert_eq!(port_file.trim(), "41000");
@@ -310,7 +363,11 @@ async fn after_a_404_it_registers_again_with_its_tasks_and_kills_what_the_master
     let (s, _) = f.launch(task("drop", "sleep 300")).await;
     assert_eq!(s, 202);
     f.wait("both running", |s| {
-        s.updates.iter().filter(|u| u.state == TaskState::Running).count() >= 2
+        s.updates
+            .iter()
+            .filter(|u| u.state == TaskState::Running)
+            .count()
+            >= 2
     })
     .await;
     {
@@ -318,7 +375,8 @@ async fn after_a_404_it_registers_again_with_its_tasks_and_kills_what_the_master
         s.kill_tasks = vec!["drop".into()];
         s.forget = true;
     }
-    f.wait("a second registration", |s| s.registrations.len() >= 2).await;
+    f.wait("a second registration", |s| s.registrations.len() >= 2)
+        .await;
     {
         let s = f.script.lock().unwrap();
         let r = &s.registrations[1];
@@ -329,7 +387,9 @@ async fn after_a_404_it_registers_again_with_its_tasks_and_kills_what_the_master
         assert!(r.tasks.iter().all(|t| t.state == TaskState::Running));
     }
     f.wait("drop to be killed", |s| {
-        s.updates.iter().any(|u| u.task_id == "drop" && u.state == TaskState::Killed)
+        s.updates
+            .iter()
+            .any(|u| u.task_id == "drop" && u.state == TaskState::Killed)
     })
     .await;
     assert!(!states(&f.updates_of("keep")).contains(&TaskState::Killed));
@@ -350,7 +410,10 @@ async fn health_check_results_are_reported_as_running_updates() {
         let hs: Vec<Option<bool>> = s
             .updates
             .iter()
-            .filter(|u| u.task_id == "web" && u.reason.as_deref() == Some("REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"))
+            .filter(|u| {
+                u.task_id == "web"
+                    && u.reason.as_deref() == Some("REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
+            })
             .map(|u| u.healthy)
             .collect();
         hs.contains(&Some(true)) && hs.contains(&Some(false))
@@ -364,7 +427,10 @@ async fn health_check_results_are_reported_as_running_updates() {
         .collect();
     assert_eq!(
         hs,
-        [(TaskState::Running, Some(true)), (TaskState::Running, Some(false))],
+        [
+            (TaskState::Running, Some(true)),
+            (TaskState::Running, Some(false))
+        ],
         "one update per transition"
     );
 }
@@ -380,13 +446,17 @@ async fn fetch_uris_land_in_the_sandbox_before_the_task_starts() {
     let (s, v) = f.launch(t).await;
     assert_eq!(s, 202, "{v}");
     f.wait("fetcher to finish", |s| {
-        s.updates.iter().any(|u| u.task_id == "fetcher" && u.state.is_terminal())
+        s.updates
+            .iter()
+            .any(|u| u.task_id == "fetcher" && u.state.is_terminal())
     })
     .await;
     let last = f.updates_of("fetcher").pop().expect("an update");
     assert_eq!(last.state, TaskState::Finished, "{last:?}");
     let out = std::fs::read_to_string(
-        f.work.path().join("slaves/agent-1/frameworks/fw/executors/fetcher/runs/latest/out.txt"),
+        f.work
+            .path()
+            .join("slaves/agent-1/frameworks/fw/executors/fetcher/runs/latest/out.txt"),
     )
     .unwrap_or_default();
     assert_eq!(out, "fetched-and-run\n");
@@ -395,19 +465,27 @@ async fn fetch_uris_land_in_the_sandbox_before_the_task_starts() {
     t["fetch"] = json!([{"uri": "file:///nonexistent/dcos-fetch-test"}]);
     assert_eq!(f.launch(t).await.0, 202);
     f.wait("nofile to fail", |s| {
-        s.updates.iter().any(|u| u.task_id == "nofile" && u.state == TaskState::Failed)
+        s.updates
+            .iter()
+            .any(|u| u.task_id == "nofile" && u.state == TaskState::Failed)
     })
     .await;
     let last = f.updates_of("nofile").pop().expect("an update");
     assert!(
-        last.message.as_deref().unwrap_or("").contains("failed to fetch 'file:///nonexistent/dcos-fetch-test'"),
+        last.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("failed to fetch 'file:///nonexistent/dcos-fetch-test'"),
         "{last:?}"
     );
     let mut t = task("badfetch", "true");
     t["fetch"] = json!([{"uri": "ftp://example.com/x"}]);
     let (s, v) = f.launch(t).await;
     assert_eq!(s, 400, "{v}");
-    assert!(v["message"].as_str().unwrap_or("").contains("ftp://"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("ftp://"),
+        "{v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,7 +510,11 @@ async fn cgroups_left_by_a_killed_supervisor_are_removed_when_the_agent_starts()
     })
     .await;
     for base in &stale {
-        assert!(!base.join("agent-1/ghost").exists(), "{} left", base.display());
+        assert!(
+            !base.join("agent-1/ghost").exists(),
+            "{} left",
+            base.display()
+        );
     }
     drop(f);
     for base in &stale {

@@ -149,7 +149,9 @@ impl Run {
 impl Drop for Run {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = self.sb.write(sandbox::KILL_FILE, &KillRequest { grace_secs: 0.0 });
+            let _ = self
+                .sb
+                .write(sandbox::KILL_FILE, &KillRequest { grace_secs: 0.0 });
             // SAFETY: kill(2) on the supervisor this test started.
             unsafe {
                 libc::kill(c.id() as i32, libc::SIGTERM);
@@ -262,7 +264,10 @@ fn sigterm_is_escalated_to_sigkill_after_the_grace_period() {
     let st = r.wait();
     assert!(st.killed, "{st:?}");
     assert_eq!(st.signal, Some(libc::SIGKILL), "{st:?}");
-    assert!(r.file("stdout").contains("got-term"), "the task never saw SIGTERM");
+    assert!(
+        r.file("stdout").contains("got-term"),
+        "the task never saw SIGTERM"
+    );
 }
 
 #[test]
@@ -307,7 +312,10 @@ fn an_unknown_user_or_program_is_reported_not_run() {
     );
     let st = r.wait();
     assert!(
-        st.error.as_deref().unwrap_or("").contains("no-such-user-xyz"),
+        st.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no-such-user-xyz"),
         "{st:?}"
     );
     let mut r = Run::start_with(

@@ -56,15 +56,22 @@ fn updates_are_journaled_in_order_and_survive_a_restart() {
         let a = Agent::open(config(dir.path())).unwrap();
         a.set_agent_id("a1").unwrap();
         assert!(a.insert_new(record(&a, "t1")).unwrap());
-        assert!(!a.insert_new(record(&a, "t1")).unwrap(), "a duplicate is refused");
+        assert!(
+            !a.insert_new(record(&a, "t1")).unwrap(),
+            "a duplicate is refused"
+        );
         a.update("t1", TaskState::Starting, None, None).unwrap();
         a.update("t1", TaskState::Running, None, None).unwrap();
         a.update("t1", TaskState::Running, None, None).unwrap(); // no duplicate update
-        a.update("t1", TaskState::Failed, Some("boom".into()), Some("R")).unwrap();
+        a.update("t1", TaskState::Failed, Some("boom".into()), Some("R"))
+            .unwrap();
         a.update("t1", TaskState::Finished, None, None).unwrap(); // after terminal: dropped
         let p = a.pending_updates(10);
         let states: Vec<TaskState> = p.iter().map(|u| u.state).collect();
-        assert_eq!(states, [TaskState::Starting, TaskState::Running, TaskState::Failed]);
+        assert_eq!(
+            states,
+            [TaskState::Starting, TaskState::Running, TaskState::Failed]
+        );
         assert_eq!(p[2].message.as_deref(), Some("boom"));
         assert_eq!(p[2].agent_id, "a1");
         a.ack(&[p[0].uuid.clone()]).unwrap();
@@ -102,5 +109,8 @@ fn old_completed_tasks_and_their_sandboxes_are_forgotten() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert!(!first.sandbox.exists(), "the sandbox of a forgotten task is removed");
+    assert!(
+        !first.sandbox.exists(),
+        "the sandbox of a forgotten task is removed"
+    );
 }

@@ -250,7 +250,11 @@ impl Layout {
         let Some(own) = self.roots.first() else {
             return self;
         };
-        if own == mount || fs.write(&own.join("cgroup.subtree_control"), "+memory").is_ok() {
+        if own == mount
+            || fs
+                .write(&own.join("cgroup.subtree_control"), "+memory")
+                .is_ok()
+        {
             return self;
         }
         let name = self

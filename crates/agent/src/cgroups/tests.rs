@@ -111,13 +111,17 @@ const V1_MEM: &[(&str, &str)] = &[
     ("cgroup.procs", ""),
     ("memory.limit_in_bytes", "9223372036854771712"),
     ("memory.memsw.limit_in_bytes", "9223372036854771712"),
-    ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n"),
+    (
+        "memory.oom_control",
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+    ),
     ("cpu.shares", "1024"),
     ("cpu.cfs_period_us", "100000"),
     ("cpu.cfs_quota_us", "-1"),
 ];
 
-const PROC_SELF_HYBRID: &str = "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n";
+const PROC_SELF_HYBRID: &str =
+    "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n";
 
 fn v1_host() -> Arc<FakeFs> {
     let fs = FakeFs::new(V1_MEM.to_vec());
@@ -183,10 +187,23 @@ fn v1_create_writes_limits_and_destroy_removes_everything_it_made() {
     .unwrap();
     let t = l.task("a1", "t1");
     let d = driver(CgroupVersion::V1, fs.clone());
-    d.create(&t, &Limits { mem_mb: 64.0, cpus: 0.5 }).unwrap();
+    d.create(
+        &t,
+        &Limits {
+            mem_mb: 64.0,
+            cpus: 0.5,
+        },
+    )
+    .unwrap();
     let m = "/sys/fs/cgroup/memory/process_api/abc/dcos/a1/t1";
-    assert_eq!(fs.get(&format!("{m}/memory.limit_in_bytes")).unwrap(), "67108864");
-    assert_eq!(fs.get(&format!("{m}/memory.memsw.limit_in_bytes")).unwrap(), "67108864");
+    assert_eq!(
+        fs.get(&format!("{m}/memory.limit_in_bytes")).unwrap(),
+        "67108864"
+    );
+    assert_eq!(
+        fs.get(&format!("{m}/memory.memsw.limit_in_bytes")).unwrap(),
+        "67108864"
+    );
     let c = "/sys/fs/cgroup/cpu/dcos/a1/t1";
     assert_eq!(fs.get(&format!("{c}/cpu.shares")).unwrap(), "512");
     assert_eq!(fs.get(&format!("{c}/cpu.cfs_quota_us")).unwrap(), "50000");
@@ -212,10 +229,18 @@ fn v1_create_writes_limits_and_destroy_removes_everything_it_made() {
 #[test]
 fn destroy_keeps_parents_shared_with_other_tasks() {
     let fs = v1_host();
-    let l = Layout::detect(fs.as_ref(), Path::new("/sys/fs/cgroup"), PROC_SELF_HYBRID, "dcos")
-        .unwrap();
+    let l = Layout::detect(
+        fs.as_ref(),
+        Path::new("/sys/fs/cgroup"),
+        PROC_SELF_HYBRID,
+        "dcos",
+    )
+    .unwrap();
     let d = driver(CgroupVersion::V1, fs.clone());
-    let lim = Limits { mem_mb: 10.0, cpus: 0.1 };
+    let lim = Limits {
+        mem_mb: 10.0,
+        cpus: 0.1,
+    };
     let (t1, t2) = (l.task("a1", "t1"), l.task("a1", "t2"));
     d.create(&t1, &lim).unwrap();
     d.create(&t2, &lim).unwrap();
@@ -234,14 +259,29 @@ fn destroy_keeps_parents_shared_with_other_tasks() {
 #[test]
 fn v1_reports_oom_kills_from_counter_or_under_oom() {
     let fs = v1_host();
-    let l = Layout::detect(fs.as_ref(), Path::new("/sys/fs/cgroup"), PROC_SELF_HYBRID, "dcos")
-        .unwrap();
+    let l = Layout::detect(
+        fs.as_ref(),
+        Path::new("/sys/fs/cgroup"),
+        PROC_SELF_HYBRID,
+        "dcos",
+    )
+    .unwrap();
     let t = l.task("a1", "t1");
     let d = driver(CgroupVersion::V1, fs.clone());
-    d.create(&t, &Limits { mem_mb: 64.0, cpus: 1.0 }).unwrap();
+    d.create(
+        &t,
+        &Limits {
+            mem_mb: 64.0,
+            cpus: 1.0,
+        },
+    )
+    .unwrap();
     let f = t.memory.join("memory.oom_control");
     assert_eq!(d.oom_kills(&t).unwrap(), 0);
-    fs.set(f.to_str().unwrap(), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    fs.set(
+        f.to_str().unwrap(),
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+    );
     assert_eq!(d.oom_kills(&t).unwrap(), 2);
     fs.set(f.to_str().unwrap(), "oom_kill_disable 0\nunder_oom 1\n");
     assert_eq!(d.oom_kills(&t).unwrap(), 1);
@@ -269,8 +309,19 @@ fn v2_enables_controllers_writes_limits_and_counts_oom() {
     let t = l.task("a1", "t1");
     assert_eq!(t.memory, PathBuf::from("/sys/fs/cgroup/dcos/a1/t1"));
     let d = driver(CgroupVersion::V2, fs.clone());
-    d.create(&t, &Limits { mem_mb: 128.0, cpus: 2.0 }).unwrap();
-    for dir in ["/sys/fs/cgroup", "/sys/fs/cgroup/dcos", "/sys/fs/cgroup/dcos/a1"] {
+    d.create(
+        &t,
+        &Limits {
+            mem_mb: 128.0,
+            cpus: 2.0,
+        },
+    )
+    .unwrap();
+    for dir in [
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup/dcos",
+        "/sys/fs/cgroup/dcos/a1",
+    ] {
         assert_eq!(
             fs.get(&format!("{dir}/cgroup.subtree_control")).unwrap(),
             "+memory +cpu",
@@ -300,7 +351,13 @@ fn v2_without_memory_controller_is_a_clear_error() {
     let l = Layout::detect(fs.as_ref(), Path::new("/sys/fs/cgroup"), "0::/\n", "dcos").unwrap();
     let d = driver(CgroupVersion::V2, fs.clone());
     let e = d
-        .create(&l.task("a", "t"), &Limits { mem_mb: 64.0, cpus: 1.0 })
+        .create(
+            &l.task("a", "t"),
+            &Limits {
+                mem_mb: 64.0,
+                cpus: 1.0,
+            },
+        )
         .unwrap_err();
     assert!(e.to_string().contains("memory controller"), "{e}");
 }
@@ -308,11 +365,23 @@ fn v2_without_memory_controller_is_a_clear_error() {
 #[test]
 fn busy_cgroup_is_reported_not_ignored() {
     let fs = v1_host();
-    let l = Layout::detect(fs.as_ref(), Path::new("/sys/fs/cgroup"), PROC_SELF_HYBRID, "dcos")
-        .unwrap();
+    let l = Layout::detect(
+        fs.as_ref(),
+        Path::new("/sys/fs/cgroup"),
+        PROC_SELF_HYBRID,
+        "dcos",
+    )
+    .unwrap();
     let t = l.task("a1", "t1");
     let d = driver(CgroupVersion::V1, fs.clone());
-    d.create(&t, &Limits { mem_mb: 64.0, cpus: 1.0 }).unwrap();
+    d.create(
+        &t,
+        &Limits {
+            mem_mb: 64.0,
+            cpus: 1.0,
+        },
+    )
+    .unwrap();
     d.add_process(&t, 7).unwrap();
     assert!(matches!(d.destroy(&t), Err(CgroupError::Busy(_))));
 }
@@ -340,13 +409,24 @@ fn v2_falls_back_to_the_root_when_the_agents_cgroup_cannot_delegate() {
     // A delegated cgroup keeps the nested layout...
     assert_eq!(l.clone().usable(fs.as_ref(), mount), l);
     // ...one with processes (EBUSY) moves the tasks below the root.
-    fs.busy_files.lock().unwrap().push(
-        "/sys/fs/cgroup/system.slice/agent.service/cgroup.subtree_control".into(),
-    );
+    fs.busy_files
+        .lock()
+        .unwrap()
+        .push("/sys/fs/cgroup/system.slice/agent.service/cgroup.subtree_control".into());
     let u = l.usable(fs.as_ref(), mount);
     assert_eq!(u.memory_base, PathBuf::from("/sys/fs/cgroup/dcos"));
     assert_eq!(u.roots, vec![PathBuf::from("/sys/fs/cgroup")]);
     let d = driver(CgroupVersion::V2, fs.clone());
-    d.create(&u.task("a", "t"), &Limits { mem_mb: 64.0, cpus: 1.0 }).unwrap();
-    assert_eq!(fs.get("/sys/fs/cgroup/dcos/a/t/memory.max").unwrap(), "67108864");
+    d.create(
+        &u.task("a", "t"),
+        &Limits {
+            mem_mb: 64.0,
+            cpus: 1.0,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        fs.get("/sys/fs/cgroup/dcos/a/t/memory.max").unwrap(),
+        "67108864"
+    );
 }

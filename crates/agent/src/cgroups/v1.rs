@@ -28,7 +28,10 @@ impl CgroupDriver for V1 {
         }
         let bytes = limits.mem_bytes().to_string();
         self.write(&cg.memory, "memory.limit_in_bytes", &bytes)?;
-        if self.fs.exists(&cg.memory.join("memory.memsw.limit_in_bytes")) {
+        if self
+            .fs
+            .exists(&cg.memory.join("memory.memsw.limit_in_bytes"))
+        {
             self.write(&cg.memory, "memory.memsw.limit_in_bytes", &bytes)?;
         }
         if let Some(cpu) = &cg.cpu {

@@ -37,7 +37,11 @@ impl V2 {
         if !has("memory") {
             return Err(CgroupError::MissingController("memory", root));
         }
-        let value = if has("cpu") { "+memory +cpu" } else { "+memory" };
+        let value = if has("cpu") {
+            "+memory +cpu"
+        } else {
+            "+memory"
+        };
         let mut chain: Vec<&Path> = cg
             .memory
             .ancestors()

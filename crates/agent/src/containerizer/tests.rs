@@ -48,7 +48,16 @@ fn ids_that_could_escape_a_directory_are_refused() {
     for ok in ["web.1", "app_group.3f2a-11", "a:b@c+d"] {
         assert!(valid_id(ok), "{ok}");
     }
-    for bad in ["", ".", "..", "a/b", "../x", "a b", "a\0b", &"x".repeat(256)] {
+    for bad in [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../x",
+        "a b",
+        "a\0b",
+        &"x".repeat(256),
+    ] {
         assert!(!valid_id(bad), "{bad:?}");
     }
 }
@@ -88,15 +97,31 @@ fn exit_statuses_map_to_mesos_states_and_reasons() {
         ..ExitStatus::default()
     };
     let (s, m, r) = final_state(&record(false), &st(Some(0), None));
-    assert_eq!((s, m.as_str(), r), (TaskState::Finished, "Command exited with status 0", None));
+    assert_eq!(
+        (s, m.as_str(), r),
+        (TaskState::Finished, "Command exited with status 0", None)
+    );
     let (s, m, r) = final_state(&record(false), &st(Some(3), None));
     assert_eq!(s, TaskState::Failed);
     assert_eq!(m, "Command exited with status 3");
     assert_eq!(r, Some(REASON_COMMAND_FAILED));
     let (s, m, _) = final_state(&record(false), &st(None, Some(libc::SIGSEGV)));
-    assert_eq!((s, m.as_str()), (TaskState::Failed, "Command terminated with signal Segmentation fault"));
+    assert_eq!(
+        (s, m.as_str()),
+        (
+            TaskState::Failed,
+            "Command terminated with signal Segmentation fault"
+        )
+    );
     let (s, m, r) = final_state(&record(true), &st(None, Some(libc::SIGTERM)));
-    assert_eq!((s, m.as_str(), r), (TaskState::Killed, "Command terminated with signal Terminated", None));
+    assert_eq!(
+        (s, m.as_str(), r),
+        (
+            TaskState::Killed,
+            "Command terminated with signal Terminated",
+            None
+        )
+    );
     let mut oom = st(None, Some(libc::SIGKILL));
     oom.oom_killed = true;
     let (s, m, r) = final_state(&record(false), &oom);
@@ -115,6 +140,10 @@ fn exit_statuses_map_to_mesos_states_and_reasons() {
 
 #[test]
 fn image_containers_are_recognised() {
-    assert!(container_image(&serde_json::json!({"type": "DOCKER", "docker": {"image": "nginx"}})));
-    assert!(!container_image(&serde_json::json!({"type": "MESOS", "volumes": []})));
+    assert!(container_image(
+        &serde_json::json!({"type": "DOCKER", "docker": {"image": "nginx"}})
+    ));
+    assert!(!container_image(
+        &serde_json::json!({"type": "MESOS", "volumes": []})
+    ));
 }

@@ -42,7 +42,11 @@ fn dirs() -> Dirs {
     let outside = t.path().join("outside");
     fs::create_dir(&root).unwrap();
     fs::create_dir(&outside).unwrap();
-    Dirs { _t: t, root, outside }
+    Dirs {
+        _t: t,
+        root,
+        outside,
+    }
 }
 
 #[test]
@@ -54,17 +58,32 @@ fn extracts_files_dirs_and_links_inside() {
         link(b, "app/hard", "app/bin/run.sh", tar::EntryType::Link);
     });
     extract_tar(&t[..], &d.root).unwrap();
-    assert_eq!(fs::read_to_string(d.root.join("app/bin/run.sh")).unwrap(), "#!/bin/sh\necho hi\n");
-    assert_eq!(fs::read_link(d.root.join("app/run")).unwrap(), PathBuf::from("bin/run.sh"));
-    assert_eq!(fs::read_to_string(d.root.join("app/hard")).unwrap(), "#!/bin/sh\necho hi\n");
+    assert_eq!(
+        fs::read_to_string(d.root.join("app/bin/run.sh")).unwrap(),
+        "#!/bin/sh\necho hi\n"
+    );
+    assert_eq!(
+        fs::read_link(d.root.join("app/run")).unwrap(),
+        PathBuf::from("bin/run.sh")
+    );
+    assert_eq!(
+        fs::read_to_string(d.root.join("app/hard")).unwrap(),
+        "#!/bin/sh\necho hi\n"
+    );
 }
 
 #[test]
 fn hostile_archives_are_refused_and_nothing_outside_changes() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("dotdot", tar_with(|b| file(b, "../outside/evil", b"x"))),
-        ("nested dotdot", tar_with(|b| file(b, "a/../../outside/evil", b"x"))),
-        ("absolute", tar_with(|b| file(b, "/tmp/dcos-fetch-evil-abs", b"x"))),
+        (
+            "nested dotdot",
+            tar_with(|b| file(b, "a/../../outside/evil", b"x")),
+        ),
+        (
+            "absolute",
+            tar_with(|b| file(b, "/tmp/dcos-fetch-evil-abs", b"x")),
+        ),
         (
             "write through symlink",
             tar_with(|b| {
@@ -96,9 +115,17 @@ fn hostile_archives_are_refused_and_nothing_outside_changes() {
         fs::write(d.outside.join("secret"), "s").unwrap();
         let r = extract_tar(&t[..], &d.root);
         assert!(r.is_err(), "{what} was accepted");
-        let outside: Vec<_> = fs::read_dir(&d.outside).unwrap().flatten().map(|e| e.file_name()).collect();
+        let outside: Vec<_> = fs::read_dir(&d.outside)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(outside, vec![std::ffi::OsString::from("secret")], "{what}");
-        assert_eq!(fs::read_to_string(d.outside.join("secret")).unwrap(), "s", "{what}");
+        assert_eq!(
+            fs::read_to_string(d.outside.join("secret")).unwrap(),
+            "s",
+            "{what}"
+        );
     }
     assert!(!Path::new("/tmp/dcos-fetch-evil-abs").exists());
 }
@@ -127,11 +154,25 @@ async fn fetches_file_uris_extracts_and_marks_executable() {
         serde_json::json!({"uri": format!("{}/tool", d.outside.display()), "executable": true}),
     ])
     .unwrap();
-    fetch_all(&reqwest::Client::new(), &uris, &d.root).await.unwrap();
-    assert_eq!(fs::read_to_string(d.root.join("data/hello.txt")).unwrap(), "hello");
-    let mode = fs::metadata(d.root.join("tool")).unwrap().permissions().mode();
+    fetch_all(&reqwest::Client::new(), &uris, &d.root)
+        .await
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(d.root.join("data/hello.txt")).unwrap(),
+        "hello"
+    );
+    let mode = fs::metadata(d.root.join("tool"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o755);
     let missing = parse(&[serde_json::json!({"uri": "file:///nonexistent/x"})]).unwrap();
-    let e = fetch_all(&reqwest::Client::new(), &missing, &d.root).await.unwrap_err();
-    assert!(e.to_string().starts_with("failed to fetch 'file:///nonexistent/x'"), "{e}");
+    let e = fetch_all(&reqwest::Client::new(), &missing, &d.root)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("failed to fetch 'file:///nonexistent/x'"),
+        "{e}"
+    );
 }

@@ -29,7 +29,10 @@ fn reads_ranges_and_size() {
     let c = confine(&f.root, s).unwrap();
     assert_eq!(
         read(&c, s, Some(-1), None).unwrap(),
-        ReadResult { data: String::new(), offset: 12 }
+        ReadResult {
+            data: String::new(),
+            offset: 12
+        }
     );
     assert_eq!(read(&c, s, Some(6), Some(5)).unwrap().data, "world");
     assert_eq!(read(&c, s, Some(0), None).unwrap().data, "hello world\n");
@@ -51,9 +54,18 @@ fn a_cut_multibyte_character_waits_for_the_next_read() {
 fn refuses_paths_outside_the_sandboxes() {
     let f = fixture();
     let dotdot = format!("{}/../agent-secret", f.root.display());
-    assert!(matches!(confine(&f.root, &dotdot), Err(FilesError::Escapes(_))));
-    assert!(matches!(confine(&f.root, "/etc/passwd"), Err(FilesError::Escapes(_))));
-    assert!(matches!(confine(&f.root, "../agent-secret"), Err(FilesError::Escapes(_))));
+    assert!(matches!(
+        confine(&f.root, &dotdot),
+        Err(FilesError::Escapes(_))
+    ));
+    assert!(matches!(
+        confine(&f.root, "/etc/passwd"),
+        Err(FilesError::Escapes(_))
+    ));
+    assert!(matches!(
+        confine(&f.root, "../agent-secret"),
+        Err(FilesError::Escapes(_))
+    ));
     // A symlink planted inside a sandbox pointing out of it.
     let link = f.root.join("a1/link");
     std::os::unix::fs::symlink(&f.outside, &link).unwrap();

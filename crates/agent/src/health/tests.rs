@@ -3,17 +3,48 @@ use serde_json::json;
 
 #[test]
 fn parses_marathon_health_checks_with_defaults() {
-    let (hc, p) = HealthCheck::parse(0, &json!({"protocol": "HTTP", "path": "/ping"}), &[31000]).unwrap();
-    assert_eq!(p, Probe::Http { url: "http://127.0.0.1:31000/ping".into() });
+    let (hc, p) =
+        HealthCheck::parse(0, &json!({"protocol": "HTTP", "path": "/ping"}), &[31000]).unwrap();
+    assert_eq!(
+        p,
+        Probe::Http {
+            url: "http://127.0.0.1:31000/ping".into()
+        }
+    );
     assert_eq!(hc.grace_period_seconds, 300.0);
     assert_eq!(hc.interval_seconds, 60.0);
     assert_eq!(hc.max_consecutive_failures, 3);
-    let (_, p) = HealthCheck::parse(0, &json!({"protocol": "MESOS_TCP", "portIndex": 1}), &[1, 2]).unwrap();
+    let (_, p) = HealthCheck::parse(
+        0,
+        &json!({"protocol": "MESOS_TCP", "portIndex": 1}),
+        &[1, 2],
+    )
+    .unwrap();
     assert_eq!(p, Probe::Tcp { port: 2 });
-    let (_, p) = HealthCheck::parse(0, &json!({"protocol": "HTTPS", "port": 8443, "path": "x"}), &[]).unwrap();
-    assert_eq!(p, Probe::Http { url: "https://127.0.0.1:8443/x".into() });
-    let (_, p) = HealthCheck::parse(0, &json!({"protocol": "COMMAND", "command": {"value": "true"}}), &[]).unwrap();
-    assert_eq!(p, Probe::Command { value: "true".into() });
+    let (_, p) = HealthCheck::parse(
+        0,
+        &json!({"protocol": "HTTPS", "port": 8443, "path": "x"}),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        p,
+        Probe::Http {
+            url: "https://127.0.0.1:8443/x".into()
+        }
+    );
+    let (_, p) = HealthCheck::parse(
+        0,
+        &json!({"protocol": "COMMAND", "command": {"value": "true"}}),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        p,
+        Probe::Command {
+            value: "true".into()
+        }
+    );
 }
 
 #[test]
@@ -63,23 +94,63 @@ async fn probes_report_success_and_failure() {
                 let mut buf = [0u8; 1024];
                 let n = s.read(&mut buf).await.unwrap_or(0);
                 let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let status = if req.starts_with("GET /ok") { "200 OK" } else { "500 Oops" };
+                let status = if req.starts_with("GET /ok") {
+                    "200 OK"
+                } else {
+                    "500 Oops"
+                };
                 let _ = s
-                    .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    )
                     .await;
             }
         }
     });
     let t = Duration::from_secs(5);
-    let ok = Probe::Http { url: format!("http://127.0.0.1:{port}/ok") };
+    let ok = Probe::Http {
+        url: format!("http://127.0.0.1:{port}/ok"),
+    };
     assert_eq!(probe(&ok, t, None).await, Ok(()));
-    let bad = Probe::Http { url: format!("http://127.0.0.1:{port}/bad") };
+    let bad = Probe::Http {
+        url: format!("http://127.0.0.1:{port}/bad"),
+    };
     assert!(probe(&bad, t, None).await.unwrap_err().contains("HTTP 500"));
     assert_eq!(probe(&Probe::Tcp { port }, t, None).await, Ok(()));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     assert!(probe(&Probe::Tcp { port: closed }, t, None).await.is_err());
-    assert_eq!(probe(&Probe::Command { value: "exit 0".into() }, t, None).await, Ok(()));
-    assert!(probe(&Probe::Command { value: "exit 4".into() }, t, None).await.is_err());
-    let slow = Probe::Command { value: "sleep 5".into() };
-    assert!(probe(&slow, Duration::from_millis(200), None).await.unwrap_err().contains("timed out"));
+    assert_eq!(
+        probe(
+            &Probe::Command {
+                value: "exit 0".into()
+            },
+            t,
+            None
+        )
+        .await,
+        Ok(())
+    );
+    assert!(probe(
+        &Probe::Command {
+            value: "exit 4".into()
+        },
+        t,
+        None
+    )
+    .await
+    .is_err());
+    let slow = Probe::Command {
+        value: "sleep 5".into(),
+    };
+    assert!(probe(&slow, Duration::from_millis(200), None)
+        .await
+        .unwrap_err()
+        .contains("timed out"));
 }

@@ -7,7 +7,13 @@ fn parses_full_resource_string() {
     assert_eq!(r.mem, Some(2048.0));
     assert_eq!(r.disk, Some(10000.0));
     assert_eq!(r.gpus, None);
-    assert_eq!(r.ports, Some(vec![PortRange { begin: 31000, end: 32000 }]));
+    assert_eq!(
+        r.ports,
+        Some(vec![PortRange {
+            begin: 31000,
+            end: 32000
+        }])
+    );
 }
 
 #[test]
@@ -17,9 +23,18 @@ fn parses_several_ranges_roles_and_spaces() {
     assert_eq!(
         r.ports.unwrap(),
         vec![
-            PortRange { begin: 8080, end: 8080 },
-            PortRange { begin: 31000, end: 31010 },
-            PortRange { begin: 33000, end: 33100 }
+            PortRange {
+                begin: 8080,
+                end: 8080
+            },
+            PortRange {
+                begin: 31000,
+                end: 31010
+            },
+            PortRange {
+                begin: 33000,
+                end: 33100
+            }
         ]
     );
 }
@@ -116,5 +131,11 @@ fn detection_applies_overrides_and_defaults() {
     assert_eq!(r.mem, 100.0);
     assert!(r.cpus >= 1.0);
     assert!(r.disk > 0.0);
-    assert_eq!(r.ports, vec![PortRange { begin: 31000, end: 32000 }]);
+    assert_eq!(
+        r.ports,
+        vec![PortRange {
+            begin: 31000,
+            end: 32000
+        }]
+    );
 }

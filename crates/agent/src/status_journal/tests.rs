@@ -70,7 +70,10 @@ fn compaction_keeps_only_pending_updates() {
     }
     j.append(update("last", "t", TaskState::Finished)).unwrap();
     let lines = std::fs::read_to_string(&p).unwrap().lines().count();
-    assert!(lines < COMPACT_AFTER + 10, "journal was not compacted: {lines} lines");
+    assert!(
+        lines < COMPACT_AFTER + 10,
+        "journal was not compacted: {lines} lines"
+    );
     drop(j);
     let j = StatusJournal::open(&p).unwrap();
     assert_eq!(j.pending().len(), 1);
