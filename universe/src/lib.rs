@@ -75,6 +75,8 @@ pub enum LoadError {
     Io(PathBuf, String),
     #[error("repository index: {0}")]
     Index(String),
+    #[error("{0}: {1}")]
+    IndexFile(PathBuf, String),
     #[error("{}{}", .0.first().map(|p| p.to_string()).unwrap_or_default(),
             if .0.len() > 1 { format!(" (and {} more problems; `dcos universe validate` lists them all)", .0.len() - 1) } else { String::new() })]
     Invalid(Vec<Problem>),

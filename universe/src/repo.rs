@@ -59,6 +59,36 @@ impl Repository {
         Ok(Repository::new(scan.packages))
     }
 
+    /// Loads whatever `path` is: an index file (`.json`), a directory written by
+    /// [`crate::index::build`] (holding `universe.json` and no `packages/`), or a repository
+    /// folder (see [`Repository::load_dir`]). Problems name the file.
+    pub fn load_path(path: &Path) -> Result<Repository, LoadError> {
+        let index_file = if path.is_file() {
+            Some(path.to_path_buf())
+        } else if path.join("universe.json").is_file() && !path.join("packages").is_dir() {
+            Some(path.join("universe.json"))
+        } else {
+            None
+        };
+        let Some(file) = index_file else {
+            return Repository::load_dir(path);
+        };
+        let bytes = std::fs::read(&file).map_err(|e| LoadError::Io(file.clone(), e.to_string()))?;
+        Repository::from_index_json(&bytes).map_err(|e| match e {
+            LoadError::Invalid(problems) => LoadError::Invalid(
+                problems
+                    .into_iter()
+                    .map(|p| Problem {
+                        file: file.display().to_string(),
+                        ..p
+                    })
+                    .collect(),
+            ),
+            LoadError::Index(message) => LoadError::IndexFile(file.clone(), message),
+            other => other,
+        })
+    }
+
     /// Loads a repository index document (`{"packages":[...]}`, v3, v4 or v5).
     pub fn from_index_json(text: &[u8]) -> Result<Repository, LoadError> {
         let doc: Value = serde_json::from_slice(text)

@@ -311,3 +311,55 @@ fn build_refuses_a_package_the_index_schema_rejects_and_writes_nothing() {
         out.display()
     );
 }
+
+#[test]
+fn load_path_reads_folders_build_dirs_and_index_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo_dir = tera_repo(tmp.path());
+    let from_dir = Repository::load_path(&repo_dir).unwrap();
+    let out = tmp.path().join("out");
+    universe::index::build(&from_dir, &out).unwrap();
+    assert_eq!(Repository::load_path(&out).unwrap().packages().len(), 1);
+    assert_eq!(
+        Repository::load_path(&out.join("repo-up-to-1.12.json"))
+            .unwrap()
+            .packages()
+            .len(),
+        1
+    );
+    // A 2.0 package with a command from a legacy v3 index document.
+    let legacy = tmp.path().join("legacy.json");
+    let entry = json!({"packagingVersion": "2.0", "name": "old", "version": "0.1", "releaseVersion": 7,
+        "maintainer": "m", "description": "d", "tags": [], "command": {"pip": ["old-cli==0.1"]},
+        "marathon": {"v2AppMustacheTemplate": "eyJpZCI6ICJvbGQifQ=="}});
+    std::fs::write(&legacy, json!({"packages": [entry]}).to_string()).unwrap();
+    let repo = Repository::load_path(&legacy).unwrap();
+    let old = repo.resolve("old", None).unwrap();
+    assert_eq!(
+        (old.release_version, old.command.clone()),
+        (7, Some(json!({"pip": ["old-cli==0.1"]})))
+    );
+    assert_eq!(
+        universe::render(old, &RenderRequest::default())
+            .unwrap()
+            .app["id"],
+        "old"
+    );
+    // Broken index files name the file.
+    std::fs::write(&legacy, "{").unwrap();
+    let err = Repository::load_path(&legacy).unwrap_err().to_string();
+    assert!(
+        err.contains("legacy.json") && err.contains("malformed JSON"),
+        "{err}"
+    );
+    std::fs::write(
+        &legacy,
+        r#"{"packages": [{"name": "x", "releaseVersion": 1}]}"#,
+    )
+    .unwrap();
+    let err = Repository::load_path(&legacy).unwrap_err().to_string();
+    assert!(
+        err.contains("legacy.json: at /packages/0/packagingVersion"),
+        "{err}"
+    );
+}

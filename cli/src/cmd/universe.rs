@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use serde_json::Value;
-use universe::{LoadError, RenderRequest, Repository};
+use universe::{RenderRequest, Repository};
 
 /// Where a repository is read from, in every command's help.
 const REPO_HELP: &str = "Repository folder: the repo root (the folder holding packages/) or the packages/ folder itself";
@@ -129,32 +129,7 @@ fn out(text: &str) -> anyhow::Result<()> {
 
 /// Loads a repository folder, a build directory (universe.json) or an index file.
 pub(crate) fn load_any(path: &Path) -> anyhow::Result<Repository> {
-    let index_file = if path.is_file() {
-        Some(path.to_path_buf())
-    } else if path.join("universe.json").is_file() && !path.join("packages").is_dir() {
-        Some(path.join("universe.json"))
-    } else {
-        None
-    };
-    match index_file {
-        Some(file) => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
-            Repository::from_index_json(&bytes).map_err(|e| match e {
-                LoadError::Invalid(problems) => anyhow::anyhow!(
-                    "{}: {}",
-                    file.display(),
-                    problems
-                        .iter()
-                        .map(|p| format!("at {}: {}", p.path, p.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                other => anyhow::anyhow!("{}: {other}", file.display()),
-            })
-        }
-        None => Ok(Repository::load_dir(path)?),
-    }
+    Ok(Repository::load_path(path)?)
 }
 
 /// A `file://` URI for a local repository (DCOS_PACKAGE_SOURCE).
