@@ -140,16 +140,30 @@ pub fn read(
         f.seek(SeekFrom::Start(offset)).map_err(io)?;
         f.take(want).read_to_end(&mut buf).map_err(io)?;
     }
-    // Drop an incomplete UTF-8 sequence at the very end (at most 3 bytes).
+    // Drop an incomplete UTF-8 sequence at the very end (at most 3 bytes): the next read
+    // starts with the whole character.
     if let Err(e) = std::str::from_utf8(&buf) {
-        if e.error_len().is_none() {
+        if e.error_len().is_none() && e.valid_up_to() + 4 > buf.len() {
             buf.truncate(e.valid_up_to());
         }
     }
     Ok(ReadResult {
-        data: String::from_utf8_lossy(&buf).into_owned(),
+        data: to_text_same_length(&buf),
         offset,
     })
+}
+
+/// UTF-8 text whose byte length equals the input's, so clients can advance their offset by
+/// the length of `data`: each byte that is not part of a valid character becomes `?`.
+pub fn to_text_same_length(buf: &[u8]) -> String {
+    let mut out = String::with_capacity(buf.len());
+    for chunk in buf.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for _ in chunk.invalid() {
+            out.push('?');
+        }
+    }
+    out
 }
 
 /// One entry of `browse.json`, as Mesos writes it.

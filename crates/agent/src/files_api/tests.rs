@@ -111,3 +111,19 @@ fn numbers_are_validated() {
     assert!(parse_num("offset", Some("-2")).is_err());
     assert!(parse_num("length", Some("x")).is_err());
 }
+
+#[test]
+fn data_length_always_equals_the_bytes_read() {
+    let f = fixture();
+    let p = f.root.join("a1/binary");
+    // 'é' = C3 A9; a stray FF; then "ok".
+    std::fs::write(&p, b"a\xc3\xa9\xffok").unwrap();
+    let s = p.to_str().unwrap();
+    let all = read(&p, s, Some(0), None).unwrap();
+    assert_eq!(all.data, "aé?ok");
+    assert_eq!(all.data.len(), 6);
+    // Starting inside 'é': the continuation byte becomes one '?'.
+    let mid = read(&p, s, Some(2), Some(2)).unwrap();
+    assert_eq!(mid.data, "??");
+    assert_eq!(to_text_same_length(b"\xff\xfe"), "??");
+}
