@@ -429,7 +429,11 @@ impl DcosDir {
 pub enum SslVerify {
     Yes,
     No,
+    /// Trust only the CA certificates in this PEM file (the pinned cluster CA).
     CaBundle(PathBuf),
+    /// Trust only these PEM CA certificates (held in memory while `dcos cluster setup` checks
+    /// a downloaded CA, before it is written to the cluster's folder).
+    Pem(String),
 }
 
 impl SslVerify {

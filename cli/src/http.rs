@@ -17,7 +17,9 @@ pub enum HttpError {
     Unreachable { url: String, reason: String },
     #[error("the cluster at {url} did not answer within {secs} s; check that it is running, or raise `dcos config set core.timeout SECONDS`")]
     Timeout { url: String, secs: u64 },
-    #[error("{method} {path} was refused (401 Unauthorized: {message}); log in again or set core.dcos_acs_token")]
+    #[error(
+        "authentication failed or expired: run `dcos auth login` ({method} {path}: 401 {message})"
+    )]
     Unauthorized {
         method: String,
         path: String,
@@ -39,6 +41,8 @@ pub enum HttpError {
     },
     #[error("cannot read the CA bundle {path}: {message}; fix core.ssl_verify")]
     CaBundle { path: String, message: String },
+    #[error("the TLS connection to {url} failed: {reason}; if the cluster uses its own CA, run `dcos cluster setup {url}` to pin it (or --ca-certs FILE)")]
+    Tls { url: String, reason: String },
     #[error("cannot set up the HTTP client: {0}")]
     Build(String),
     #[error("request to {url} failed: {reason}")]
@@ -86,11 +90,13 @@ impl Client {
                     message,
                 };
                 let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-                let certs =
-                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
-                for c in certs {
-                    b = b.add_root_certificate(c);
-                }
+                b = pin_roots(b, &pem).map_err(err)?;
+            }
+            SslVerify::Pem(pem) => {
+                b = pin_roots(b, pem.as_bytes()).map_err(|message| HttpError::CaBundle {
+                    path: "(the cluster's CA certificate)".into(),
+                    message,
+                })?;
             }
         }
         let inner = b.build().map_err(|e| HttpError::Build(e.to_string()))?;
@@ -152,6 +158,12 @@ impl Client {
             };
         }
         let reason = root_cause(&e);
+        if self.base.starts_with("https:") && is_tls_failure(&e) {
+            return HttpError::Tls {
+                url: self.base.clone(),
+                reason,
+            };
+        }
         if e.is_connect() {
             HttpError::Unreachable {
                 url: self.base.clone(),
@@ -185,12 +197,35 @@ impl Client {
         self.json("GET", path, resp)
     }
 
+    /// GET `path` and return the body as text (e.g. a PEM certificate).
+    pub fn get_text(&self, path: &str) -> Result<String, HttpError> {
+        let rb = self.inner.get(self.url(path));
+        let resp = self.send("GET", path, rb)?;
+        resp.text().map_err(|e| self.transport_error(e))
+    }
+
     /// POST a JSON body to `path` and parse the JSON answer.
     pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, HttpError> {
         let rb = self.inner.post(self.url(path)).json(body);
         let resp = self.send("POST", path, rb)?;
         self.json("POST", path, resp)
     }
+}
+
+/// Trusts exactly the certificates of `pem` (no system roots): the cluster's CA is pinned.
+fn pin_roots(
+    mut b: reqwest::blocking::ClientBuilder,
+    pem: &[u8],
+) -> Result<reqwest::blocking::ClientBuilder, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    b = b.tls_built_in_root_certs(false);
+    for c in certs {
+        b = b.add_root_certificate(c);
+    }
+    Ok(b)
 }
 
 /// The `message` (or `error`/`errors`) of a JSON error body, else a short plain body.
@@ -205,6 +240,19 @@ pub fn server_message(body: &str) -> Option<String> {
     }
     let t = body.trim();
     (!t.is_empty() && t.len() <= 300 && !t.contains('\n')).then(|| t.to_string())
+}
+
+/// Whether a request failed in the TLS handshake (untrusted or invalid certificate).
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        let s = c.to_string().to_ascii_lowercase();
+        if s.contains("certificate") || s.contains("tls") || s.contains("handshake") {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// The innermost error message, e.g. "Connection refused (os error 111)" -> "connection refused".

@@ -4,11 +4,13 @@
 //! and exposes `Args` (its clap subcommands) and `run`. Errors surface here as one line on
 //! stderr and exit code 1, never a panic or a debug dump.
 
+mod ca;
 mod cmd;
 mod config;
 mod files;
 mod http;
 mod local;
+mod login;
 mod mesos;
 mod output;
 mod progress;
@@ -37,6 +39,9 @@ enum Command {
     /// Start, stop, set up and select clusters.
     #[command(subcommand)]
     Cluster(cmd::cluster::Args),
+    /// Log in to the attached cluster, log out, list its login providers.
+    #[command(subcommand)]
+    Auth(cmd::auth::Args),
     /// Show and change the CLI configuration of the attached cluster.
     #[command(subcommand)]
     Config(cmd::config::Args),
@@ -56,6 +61,7 @@ fn main() {
     let result = match cli.command {
         Command::Universe(args) => cmd::universe::run(args),
         Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Auth(args) => cmd::auth::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Node(args) => cmd::node::run(args),
         Command::Task(args) => cmd::task::run(args),

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use crate::config::{DcosDir, SslVerify, Target};
 use crate::http::Client;
 use crate::local::{self, DownOptions, UpOptions};
+use crate::login::LoginOptions;
 use crate::output::{print, print_json, Table};
 use crate::prompt::confirm;
-use crate::setup::{setup, SetupOptions};
+use crate::setup::{setup_cluster, ClusterSetup, SetupError, TlsChoice};
 
 const UP_HELP: &str =
     "Starts a master and N agents of `dcosd` on this machine in the background, waits until \
@@ -23,6 +24,45 @@ const UP_HELP: &str =
      fields are an error. Defaults: name `local`, folder ~/.dcos/local/<name>, master on \
      127.0.0.1:5050, agents on 127.0.0.1:5051.., host ports 31000-31999, 32000-32999, ...\n\n\
      Example config.yaml:\n\n";
+
+const SETUP_HELP: &str =
+    "Connects the CLI to a running cluster: reads its identity (/metadata), logs in \
+     (POST /acs/api/v1/auth/login; asks for the username and password on a terminal, the \
+     password never echoed), writes ~/.dcos/clusters/<cluster id>/dcos.toml (mode 0600) with \
+     the URL and the token, and attaches it.\n\n\
+     For an https URL the server's certificate must be trusted: by the system's roots, by \
+     --ca-certs FILE (pinned: only that CA is trusted), or else the cluster's own CA is \
+     downloaded from /ca/dcos-ca.crt, its SHA-256 fingerprint shown for you to confirm (compare \
+     it with the one `dcosd master --tls` printed), stored as dcos_ca.crt next to dcos.toml and \
+     pinned. Without a terminal to confirm on, pass --ca-certs FILE or --no-check (insecure).";
+
+/// The login flags shared by `dcos cluster setup` and `dcos auth login`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LoginArgs {
+    /// The user to log in as (asked on a terminal when not given).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Name of the environment variable holding the password.
+    #[arg(long, value_name = "VAR", conflicts_with = "password_file")]
+    pub password_env: Option<String>,
+    /// File whose first line is the password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// The login provider to use (default: the cluster's dcos-uid-password provider).
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+}
+
+impl LoginArgs {
+    pub fn options(self) -> LoginOptions {
+        LoginOptions {
+            username: self.username,
+            password_env: self.password_env,
+            password_file: self.password_file,
+            provider: self.provider,
+        }
+    }
+}
 
 #[derive(Subcommand)]
 pub enum Args {
@@ -54,7 +94,8 @@ pub enum Args {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Connect the CLI to a running cluster by URL and attach it.
+    /// Connect the CLI to a running cluster by URL, log in and attach it.
+    #[command(long_about = SETUP_HELP)]
     Setup {
         /// The cluster's entry point, e.g. http://10.0.0.1:5050
         url: String,
@@ -67,9 +108,12 @@ pub enum Args {
         /// Verify the server's TLS certificate against this CA bundle (PEM).
         #[arg(long, value_name = "FILE")]
         ca_certs: Option<PathBuf>,
-        /// Do not ask to confirm the cluster's CA certificate.
-        #[arg(long)]
+        /// Trust the CA certificate downloaded from an https cluster without asking to confirm
+        /// its fingerprint (insecure).
+        #[arg(long, conflicts_with_all = ["insecure", "ca_certs"])]
         no_check: bool,
+        #[command(flatten)]
+        login: LoginArgs,
     },
     /// List the configured clusters; `*` marks the attached one.
     List {
@@ -134,6 +178,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     out.url
                 ));
             }
+            if let Some(f) = &out.admin_password {
+                print(&format!(
+                    "The password of the cluster's `admin` user is in {} (mode 0600); log another CLI in with `dcos cluster setup {} --username admin --password-file {}`.\n",
+                    f.display(),
+                    out.url,
+                    f.display()
+                ));
+            }
             Ok(())
         }
         Args::Down {
@@ -166,38 +218,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             name,
             insecure,
             ca_certs,
-            no_check: _,
+            no_check,
+            login,
         } => {
             let dir = DcosDir::from_env()?;
             if let Some(n) = &name {
                 local::spec::check_name(n)?;
             }
-            let ssl_verify = match (insecure, ca_certs) {
-                (true, _) => SslVerify::No,
-                (false, Some(p)) => {
-                    anyhow::ensure!(
-                        p.is_file(),
-                        "--ca-certs {} is not a file; give the path of a PEM CA bundle",
-                        p.display()
-                    );
-                    SslVerify::CaBundle(p)
-                }
-                (false, None) => SslVerify::Yes,
+            let tls = match (insecure, ca_certs) {
+                (true, _) => TlsChoice::Insecure,
+                (false, Some(p)) => TlsChoice::CaCerts(p),
+                (false, None) => TlsChoice::Default,
             };
-            let (entry, ident) = setup(
+            let done = setup_cluster(
                 &dir,
-                SetupOptions {
+                ClusterSetup {
                     url: &url,
                     name: name.as_deref(),
-                    ssl_verify,
-                    token: None,
+                    tls,
+                    no_check,
+                    login: login.options(),
                 },
+                confirm_ca,
             )?;
+            if let Some(fps) = &done.pinned {
+                print(&format!(
+                    "Pinned the cluster's CA certificate (SHA-256 {}).\n",
+                    fps.join(", ")
+                ));
+            }
+            if done.logged_in {
+                print("Login successful!\n");
+            }
             print(&format!(
                 "Cluster `{}` ({}{}) is set up and attached.\n",
-                entry.name(),
-                entry.id,
-                ident
+                done.entry.name(),
+                done.entry.id,
+                done.ident
                     .version
                     .map(|v| format!(", version {v}"))
                     .unwrap_or_default()
@@ -255,6 +312,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Asks on the terminal whether to trust a downloaded CA certificate.
+fn confirm_ca(fingerprints: &[String]) -> Result<bool, SetupError> {
+    use std::io::IsTerminal;
+    let fp = fingerprints.join(", ");
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(SetupError::CaNoTerminal { fingerprint: fp });
+    }
+    crate::output::note(&format!(
+        "The cluster's CA certificate has the SHA-256 fingerprint\n  {fp}\nCompare it with the one the master printed (or `dcosd master --tls` shows)."
+    ));
+    Ok(dialoguer::Confirm::new()
+        .with_prompt("Trust this CA certificate?")
+        .default(false)
+        .interact()
+        .unwrap_or(false))
 }
 
 /// Probes every cluster (in parallel, short timeout) for `dcos cluster list`.

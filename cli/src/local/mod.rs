@@ -87,7 +87,7 @@ pub enum LocalError {
     Several(String),
     #[error("processes {0} did not stop even after SIGKILL; check them with `ps`")]
     StillAlive(String),
-    #[error("the master requires a login and no bootstrap admin password was found in {log}; log in with `dcos auth login` or set core.dcos_acs_token")]
+    #[error("the master requires a login and no bootstrap admin password was found in {log} or the cluster folder's admin-password file; log in with `dcos auth login` or set core.dcos_acs_token")]
     NoCredentials { log: String },
     #[error("stopping `{0}` was not confirmed; nothing changed (pass --yes to skip the question)")]
     NotConfirmed(String),
@@ -271,6 +271,8 @@ pub struct UpOutcome {
     pub agents: usize,
     pub dir: PathBuf,
     pub already_running: bool,
+    /// The file holding the bootstrap admin's password, when the cluster requires a login.
+    pub admin_password: Option<PathBuf>,
 }
 
 pub fn load_spec(config: Option<&Path>) -> Result<ClusterSpec, LocalError> {
@@ -310,6 +312,7 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
                 agents: prev.agents.len(),
                 dir: prev.dir.clone(),
                 already_running: true,
+                admin_password: admin_password_file(&prev),
             });
         }
         if alive > 0 {
@@ -384,12 +387,19 @@ pub fn up(opts: UpOptions) -> Result<UpOutcome, LocalError> {
     state.save(&reg)?;
     progress.finish();
     Ok(UpOutcome {
+        admin_password: admin_password_file(&state),
         name: plan.name,
         url: state.url,
         agents: plan.agents.len(),
         dir: plan.dir,
         already_running: false,
     })
+}
+
+/// The admin password file of a cluster that required a login.
+fn admin_password_file(state: &State) -> Option<PathBuf> {
+    let f = state.dir.join(ADMIN_PASSWORD_FILE);
+    (state.token.is_some() && f.is_file()).then_some(f)
 }
 
 fn local_client(url: &str, token: Option<String>) -> Result<Client, HttpError> {
@@ -533,19 +543,42 @@ fn start(
     }
 }
 
+/// Where a local cluster keeps its bootstrap admin's password (mode 0600).
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// The bootstrap admin's `(uid, password)`: from `<cluster dir>/admin-password` (written by
+/// the master, or by an earlier `up`), else from the master's one-time line in its output,
+/// which is then kept in that file (0600) for later logins.
+fn bootstrap_login(state: &State, master_log: &Path) -> Result<(String, String), LocalError> {
+    let file = state.dir.join(ADMIN_PASSWORD_FILE);
+    if let Ok(text) = fs::read_to_string(&file) {
+        if let Some(pw) = text.lines().next().map(str::trim).filter(|p| !p.is_empty()) {
+            return Ok((BOOTSTRAP_UID.to_string(), pw.to_string()));
+        }
+    }
+    let text = fs::read_to_string(master_log).unwrap_or_default();
+    let (uid, pw) = bootstrap_credentials(&text).ok_or_else(|| LocalError::NoCredentials {
+        log: master_log.display().to_string(),
+    })?;
+    if uid == BOOTSTRAP_UID {
+        crate::config::write_private_file(&file, format!("{pw}\n").as_bytes())?;
+    }
+    Ok((uid, pw))
+}
+
+/// The account the master creates on its first start.
+pub const BOOTSTRAP_UID: &str = "admin";
+
 /// `/mesos/master/slaves` with the cluster's token; on 401 logs in as the bootstrap admin
-/// whose password the master printed (once, into its log) and keeps the token in `state`.
+/// (see [`bootstrap_login`]) and keeps the token in `state`.
 fn authed_slaves(state: &mut State, master_log: &Path) -> Result<Value, LocalError> {
     let client = local_client(&state.url, state.token.clone())?;
     match client.get_json("/mesos/master/slaves", &[]) {
         Err(e) if e.status() == Some(401) => {
-            let text = fs::read_to_string(master_log).unwrap_or_default();
-            let (uid, password) =
-                bootstrap_credentials(&text).ok_or_else(|| LocalError::NoCredentials {
-                    log: master_log.display().to_string(),
-                })?;
+            let (uid, password) = bootstrap_login(state, master_log)?;
             let public = local_client(&state.url, None)?;
             let body = serde_json::json!({ "uid": uid, "password": password });
+            drop(password);
             let answer = public.post_json("/acs/api/v1/auth/login", &body)?;
             let token = answer
                 .get("token")
@@ -721,6 +754,11 @@ pub fn down(opts: DownOptions, confirm: impl Fn(&str) -> bool) -> Result<DownOut
     }
     let mut removed = Vec::new();
     if !opts.keep_data {
+        let pw = state.dir.join(ADMIN_PASSWORD_FILE);
+        match fs::remove_file(&pw) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(io_err("remove", &pw)(e)),
+            _ => {}
+        }
         // Deepest first; the record itself last.
         let mut dirs = state.created_dirs.clone();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
