@@ -583,3 +583,51 @@ fn serve_negotiates_the_index_version() {
     assert_eq!(status, 404);
     assert!(body.contains("message"));
 }
+
+#[test]
+fn serve_a_build_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    dcos(
+        tmp.path(),
+        &[
+            "universe",
+            "build",
+            sample_repo().to_str().unwrap(),
+            "-o",
+            "out",
+        ],
+    )
+    .ok();
+    let child = Command::new(env!("CARGO_BIN_EXE_dcos"))
+        .args(["universe", "serve", "out", "--listen", "127.0.0.1:0"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("19 versions"), "first line: {line:?}");
+    let addr = line
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches("/repo")
+        .to_string();
+    let (status, ct, body) = http_get(&addr, "/universe.json", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        ct,
+        "application/vnd.dcos.universe.repo+json;charset=utf-8;version=v5"
+    );
+    let served: Value = serde_json::from_str(&body).unwrap();
+    let built: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("out/universe.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(served, built);
+}
