@@ -127,6 +127,11 @@ pub async fn fetch_all(
         if f.extract {
             let (src, dir) = (dest.clone(), sandbox.to_path_buf());
             let lower = name.to_ascii_lowercase();
+            // `x.gz` decompresses to `x` (same bytes minus the 3-byte ASCII suffix).
+            let gz_out = name
+                .get(..name.len().saturating_sub(3))
+                .unwrap_or("")
+                .to_string();
             let res = tokio::task::spawn_blocking(move || -> Result<(), String> {
                 if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
                     let f = fs::File::open(&src).map_err(|e| e.to_string())?;
@@ -134,13 +139,9 @@ pub async fn fetch_all(
                 } else if lower.ends_with(".tar") {
                     let f = fs::File::open(&src).map_err(|e| e.to_string())?;
                     extract_tar(f, &dir)
-                } else if let Some(stem) = lower.strip_suffix(".gz") {
+                } else if lower.ends_with(".gz") && !gz_out.is_empty() {
                     let f = fs::File::open(&src).map_err(|e| e.to_string())?;
-                    let out = dir.join(
-                        &src.file_name()
-                            .map(|n| n.to_string_lossy().to_string())
-                            .unwrap_or_default()[..stem.len()],
-                    );
+                    let out = dir.join(&gz_out);
                     write_new(&dir, &out, &mut flate2::read::GzDecoder::new(f), 0o644)
                 } else {
                     Ok(())

@@ -149,9 +149,13 @@ async fn fetches_file_uris_extracts_and_marks_executable() {
     gz.write_all(&t).unwrap();
     fs::write(d.outside.join("bundle.tgz"), gz.finish().unwrap()).unwrap();
     fs::write(d.outside.join("tool"), "#!/bin/sh\n").unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"plain").unwrap();
+    fs::write(d.outside.join("notes.txt.gz"), gz.finish().unwrap()).unwrap();
     let uris = parse(&[
         serde_json::json!({"uri": format!("file://{}/bundle.tgz", d.outside.display())}),
         serde_json::json!({"uri": format!("{}/tool", d.outside.display()), "executable": true}),
+        serde_json::json!({"uri": format!("file://{}/notes.txt.gz", d.outside.display())}),
     ])
     .unwrap();
     fetch_all(&reqwest::Client::new(), &uris, &d.root)
@@ -160,6 +164,10 @@ async fn fetches_file_uris_extracts_and_marks_executable() {
     assert_eq!(
         fs::read_to_string(d.root.join("data/hello.txt")).unwrap(),
         "hello"
+    );
+    assert_eq!(
+        fs::read_to_string(d.root.join("notes.txt")).unwrap(),
+        "plain"
     );
     let mode = fs::metadata(d.root.join("tool"))
         .unwrap()
