@@ -15,10 +15,22 @@ pub enum NamespaceError {
     Proc(nix::Error),
 }
 
-/// Unshares the mount namespace of the calling process and the pid namespace of its future
-/// children, then makes every mount private (no propagation back to the host).
-pub fn unshare_pid_and_mount() -> Result<(), NamespaceError> {
-    unshare(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS).map_err(NamespaceError::Unshare)?;
+/// Puts the future children of the calling process in a new pid namespace (the first one
+/// forked becomes its pid 1). The caller itself stays where it is.
+pub fn unshare_pid() -> Result<(), NamespaceError> {
+    unshare(CloneFlags::CLONE_NEWPID).map_err(NamespaceError::Unshare)
+}
+
+/// Gives the calling process (the pid namespace's pid 1) its own mount namespace with every
+/// mount private (no propagation back to the host) and a `/proc` for its pid namespace. Done
+/// in the child, not the supervisor, so the supervisor keeps seeing the host's `/proc`.
+pub fn private_mounts_with_proc() -> Result<(), NamespaceError> {
+    unshare(CloneFlags::CLONE_NEWNS).map_err(NamespaceError::Unshare)?;
+    make_private()?;
+    mount_proc()
+}
+
+fn make_private() -> Result<(), NamespaceError> {
     mount(
         None::<&str>,
         "/",
@@ -30,7 +42,7 @@ pub fn unshare_pid_and_mount() -> Result<(), NamespaceError> {
 }
 
 /// Mounts a `/proc` for the current pid namespace; called by its pid 1.
-pub fn mount_proc() -> Result<(), NamespaceError> {
+fn mount_proc() -> Result<(), NamespaceError> {
     mount(
         Some("proc"),
         "/proc",

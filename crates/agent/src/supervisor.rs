@@ -121,7 +121,9 @@ fn run_task(
 ) -> Result<ExitStatus, SupervisorError> {
     // Everything that can fail because of the request is checked before anything runs.
     let plan = ExecPlan::new(spec)?;
-    namespaces::unshare_pid_and_mount()?;
+    let me = std::process::id() as i32;
+    let my_start = sandbox::process_start_time(me).unwrap_or(0);
+    namespaces::unshare_pid()?;
     let (go_rd, go_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe"))?;
     let (st_rd, st_wr) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
@@ -146,12 +148,11 @@ fn run_task(
     }
     nix::unistd::write(&go_wr, b"g").map_err(sys("start the task"))?;
     drop(go_wr);
-    let me = std::process::id() as i32;
     sb.write(
         sandbox::PID_FILE,
         &PidInfo {
             supervisor_pid: me,
-            supervisor_start: sandbox::process_start_time(me).unwrap_or(0),
+            supervisor_start: my_start,
             init_pid: init.as_raw(),
         },
     )?;
@@ -313,7 +314,7 @@ fn init_main(plan: &ExecPlan, go: OwnedFd, report: OwnedFd) -> ! {
         unsafe { libc::_exit(1) }
     }
     drop(go);
-    if let Err(e) = namespaces::mount_proc() {
+    if let Err(e) = namespaces::private_mounts_with_proc() {
         fail(e.to_string());
     }
     let _ = nix::sys::prctl::set_name(c"dcos-init");

@@ -274,6 +274,17 @@ fn sigterm_is_escalated_to_sigkill_after_the_grace_period() {
 fn a_task_that_honours_sigterm_ends_with_it() {
     let mut r = Run::start("exec sleep 100", 64.0, 30.0);
     r.wait_started();
+    // The pid file identifies the live supervisor as the host sees it (what the agent checks
+    // before it signals it, also after an agent restart).
+    let info: sandbox::PidInfo =
+        r.sb.read(sandbox::PID_FILE)
+            .expect("pid file")
+            .expect("written");
+    assert!(sandbox::supervisor_alive(&info), "{info:?}");
+    assert_eq!(
+        info.supervisor_pid,
+        r.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    );
     r.kill(30.0);
     let st = r.wait();
     assert!(st.killed, "{st:?}");
