@@ -63,7 +63,7 @@ pub struct AgentEntry {
 /// Something the async shell does after a committed change.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Launch { agent_id: String, endpoint: String, spec: LaunchTask },
+    Launch { agent_id: String, endpoint: String, spec: Box<LaunchTask> },
     Kill { agent_id: String, endpoint: String, task_id: String, grace: Option<f64> },
     Event(FrameworkEvent),
 }

@@ -103,7 +103,7 @@ impl Master {
                 Effect::Event(ev) => self.bus.publish(ev),
                 Effect::Launch { agent_id, endpoint, spec } => {
                     let m = self.clone();
-                    tokio::spawn(async move { m.send_launch(agent_id, endpoint, spec).await });
+                    tokio::spawn(async move { m.send_launch(agent_id, endpoint, *spec).await });
                 }
                 Effect::Kill { agent_id, endpoint, task_id, grace } => {
                     let m = self.clone();

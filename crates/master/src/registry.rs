@@ -97,17 +97,16 @@ impl Core {
                 t.agent_id == id && !t.state.is_terminal() && !t.kill_requested
             });
             match wanted {
-                Some(t) => {
-                    if t.state == TaskState::Unreachable && !at.state.is_terminal() {
-                        if let Some(c) = ch.task(&self.tasks, &at.task_id) {
-                            c.push_status(master_status(
-                                at.state,
-                                Some(REASON_RECONCILIATION),
-                                Some(format!("agent {id} re-registered with the task")),
-                            ));
-                        }
+                Some(t) if t.state == TaskState::Unreachable && !at.state.is_terminal() => {
+                    if let Some(c) = ch.task(&self.tasks, &at.task_id) {
+                        c.push_status(master_status(
+                            at.state,
+                            Some(REASON_RECONCILIATION),
+                            Some(format!("agent {id} re-registered with the task")),
+                        ));
                     }
                 }
+                Some(_) => {}
                 None if !at.state.is_terminal() => kill_tasks.push(at.task_id.clone()),
                 None => {}
             }
@@ -151,7 +150,7 @@ impl Core {
             effects.push(Effect::Launch {
                 agent_id: id.clone(),
                 endpoint: rec.endpoint.clone(),
-                spec,
+                spec: Box::new(spec),
             });
         }
         effects.push(Effect::Event(FrameworkEvent::AgentRegistered {

@@ -153,7 +153,7 @@ impl Core {
             Effect::Launch {
                 agent_id: placement.agent_id,
                 endpoint,
-                spec,
+                spec: Box::new(spec),
             },
         );
         let rec = self.tasks.get(&id).cloned().ok_or(CoreError::UnknownTask(id))?;

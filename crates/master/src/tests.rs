@@ -324,3 +324,44 @@ fn state_json_uses_mesos_names_and_ranges() {
     assert_eq!(sl["slaves"].as_array().unwrap().len(), 1);
     assert_eq!(sl["recovered_slaves"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn internal_frameworks_hear_committed_status_changes() {
+    use crate::frameworks::FrameworkEvent;
+    use crate::model::FrameworkRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let m = crate::Master::open(dir.path().to_path_buf(), dir.path().join("log"), cfg()).unwrap();
+    let (f, mut events) = m
+        .register_framework(FrameworkRecord {
+            id: "marathon".into(),
+            name: "marathon".into(),
+            role: "*".into(),
+            user: "root".into(),
+            registered_time: 1.0,
+            webui_url: None,
+            active: true,
+        })
+        .unwrap();
+    assert_eq!(f.id, "marathon");
+    let (resp, effects) = m.core().register(reg(None, vec![]), Instant::now()).unwrap();
+    m.run_effects(effects);
+    let ev = events.recv().await.unwrap();
+    assert!(matches!(ev, FrameworkEvent::AgentRegistered { .. }), "{ev:?}");
+    let t = m.launch("marathon", req("app.1")).unwrap();
+    assert_eq!(t.framework_id, "marathon");
+    let ev = events.recv().await.unwrap();
+    assert!(
+        matches!(&ev, FrameworkEvent::Update { task_id, state: TaskState::Staging, .. } if task_id == "app.1"),
+        "{ev:?}"
+    );
+    let batch = StatusBatch {
+        updates: vec![update(&resp.agent_id, "app.1", TaskState::Running, "r1")],
+    };
+    let (_, effects) = m.core().status_updates(&resp.agent_id, batch).unwrap();
+    m.run_effects(effects);
+    let ev = events.recv().await.unwrap();
+    assert!(matches!(ev, FrameworkEvent::Update { state: TaskState::Running, .. }), "{ev:?}");
+    assert_eq!(m.tasks_of("marathon").len(), 1);
+    assert!(m.tasks_of(OPERATOR_FRAMEWORK_ID).is_empty());
+    assert!(matches!(m.launch("nope", req("x")), Err(CoreError::UnknownFramework(_))));
+}
