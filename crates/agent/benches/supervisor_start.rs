@@ -21,10 +21,12 @@ fn dcosd() -> Option<PathBuf> {
     }
     let exe = std::env::current_exe().ok()?;
     let target = exe.parent()?.parent()?.parent()?;
+    // The most recently built one (a stale release binary would measure old code).
     ["release", "debug"]
         .iter()
         .map(|p| target.join(p).join("dcosd"))
-        .find(|p| p.is_file())
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
