@@ -29,7 +29,7 @@ pub enum StoreError {
     },
     #[error("store: schema version {found} is newer than this master understands ({known}); upgrade dcosd")]
     TooNew { found: i64, known: i64 },
-    #[error("store: cannot create the data directory {path}: {source}")]
+    #[error("store: cannot create {path}: {source}")]
     Dir {
         path: String,
         source: std::io::Error,
@@ -75,7 +75,24 @@ impl Store {
             path: dir.display().to_string(),
             source,
         })?;
-        let conn = Connection::open(dir.join("master.sqlite"))?;
+        let path = dir.join("master.sqlite");
+        // The store holds the join token: owner-only, and SQLite gives its -wal/-shm files the
+        // database file's mode.
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let io = |source| StoreError::Dir {
+                path: path.display().to_string(),
+                source,
+            };
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+        let conn = Connection::open(&path)?;
         Self::init(conn)
     }
 

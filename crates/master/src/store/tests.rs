@@ -129,3 +129,15 @@ fn a_newer_schema_is_refused() {
         Ok(_) => panic!("opened a store with a newer schema"),
     }
 }
+
+#[test]
+fn the_database_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path()).unwrap();
+    s.transaction(|tx| tx.put_meta("join_token", "secret")).unwrap();
+    for f in ["master.sqlite", "master.sqlite-wal"] {
+        let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{f} must not be readable by others (mode {mode:o})");
+    }
+}
