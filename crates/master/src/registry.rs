@@ -209,6 +209,9 @@ impl Core {
             .filter(|e| e.rec.unreachable_since.is_some_and(|t| wall - t >= lost_after))
             .map(|e| e.rec.id.clone())
             .collect();
+        if newly.is_empty() && lost_agents.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids: Vec<(String, String)> = self
             .tasks
             .values()
