@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::config::{SslVerify, Target};
 use crate::http::{Client, HttpError};
 
+#[cfg(test)]
+mod tests;
+
 /// Where a cluster serves its CA certificate (DC/OS's path).
 pub const CA_PATH: &str = "/ca/dcos-ca.crt";
 /// The pinned CA's file name in the cluster's folder.

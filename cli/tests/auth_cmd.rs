@@ -208,6 +208,8 @@ fn setup_logs_in_stores_the_token_privately_and_logout_removes_it() {
     );
 
     // The token opens protected routes.
+    let list: Value = serde_json::from_str(&env.ok(&["cluster", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["status"], "AVAILABLE", "{list}");
     let nodes = env.ok(&["node", "list", "--json"]);
     assert!(nodes.contains("agent-1"), "{nodes}");
 
@@ -224,6 +226,8 @@ fn setup_logs_in_stores_the_token_privately_and_logout_removes_it() {
         e.contains("authentication failed or expired: run `dcos auth login`"),
         "{e}"
     );
+    let list: Value = serde_json::from_str(&env.ok(&["cluster", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["status"], "UNAUTHENTICATED", "{list}");
     let out = env.ok(&["auth", "logout"]);
     assert!(out.contains("no stored token"), "{out}");
 

@@ -314,6 +314,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// Where the DC/OS CLI checks that a token is accepted (200 or 403: accepted).
+const TOKEN_PROBE: &str = "/pkgpanda/active.buildinfo.full.json";
+
 /// Asks on the terminal whether to trust a downloaded CA certificate.
 fn confirm_ca(fingerprints: &[String]) -> Result<bool, SetupError> {
     use std::io::IsTerminal;
@@ -357,13 +360,23 @@ fn list(json: bool, only_attached: bool) -> anyhow::Result<()> {
                         ),
                         timeout: Duration::from_secs(3),
                     };
-                    match Client::new(&target)
-                        .and_then(|cl| cl.get_json("/dcos-metadata/dcos-version.json", &[]))
-                    {
-                        Ok(v) => (
-                            "AVAILABLE".to_string(),
-                            v.get("version").and_then(Value::as_str).map(String::from),
-                        ),
+                    let client = match Client::new(&target) {
+                        Ok(c) => c,
+                        Err(_) => return ("UNAVAILABLE".to_string(), None),
+                    };
+                    match client.get_json("/dcos-metadata/dcos-version.json", &[]) {
+                        Ok(v) => {
+                            let version =
+                                v.get("version").and_then(Value::as_str).map(String::from);
+                            // The DC/OS CLI's token probe: 401 means the token is missing,
+                            // invalid or expired (404: the cluster has no authentication).
+                            match client.get_json(TOKEN_PROBE, &[]) {
+                                Err(e) if e.status() == Some(401) => {
+                                    ("UNAUTHENTICATED".to_string(), version)
+                                }
+                                _ => ("AVAILABLE".to_string(), version),
+                            }
+                        }
                         Err(e) if e.status() == Some(401) => ("UNAUTHENTICATED".to_string(), None),
                         Err(_) => ("UNAVAILABLE".to_string(), None),
                     }
