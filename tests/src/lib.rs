@@ -321,9 +321,13 @@ impl AgentProc {
         }
     }
 
-    /// Starts the agent again with the same flags and work dir (it keeps its agent id).
+    /// `kill -9` of the agent and a start with the same flags and work dir (it keeps its agent
+    /// id; its tasks' supervisors live on and are recovered).
     pub fn restart(&mut self) {
-        self.cgroup = None; // the new process uses the same cgroup
+        // The new process takes over the cgroup and the running tasks: the old guard must not
+        // clean them up.
+        self.cgroup = None;
+        self.proc.owned_dir = None;
         self.proc.kill9();
         let new = AgentProc::spawn(&self.work_dir, self.args.clone());
         *self = new;

@@ -257,3 +257,23 @@ fn a_stopped_agent_is_detected_and_reconciled_when_it_returns() {
     assert_eq!(c.task("old")["state"], "TASK_LOST", "a terminal state never changes");
     assert_eq!(c.task("new")["state"], "TASK_RUNNING");
 }
+
+#[test]
+fn an_agent_restart_keeps_its_id_and_its_tasks() {
+    let mut c = Cluster::start(1, &[]);
+    let t = c.launch(&json!({"id": "survivor", "cmd": "echo alive; sleep 300", "cpus": 0.1, "mem": 16}));
+    let agent = t["agent_id"].as_str().unwrap().to_string();
+    c.wait_task_state("survivor", "TASK_RUNNING", LONG);
+    c.agents[0].restart();
+    wait_until(LONG, "the restarted agent to register again with the same id", || {
+        let st = c.state();
+        let s = st["slaves"].as_array()?.iter().find(|s| s["id"] == agent.as_str())?.clone();
+        (s["active"] == true && s["reregistered_time"].is_f64()).then_some(())
+    });
+    assert_eq!(c.state()["slaves"].as_array().map(|a| a.len()), Some(1), "no second agent record");
+    assert_eq!(c.task("survivor")["state"], "TASK_RUNNING");
+    // The recovered task can still be killed through the restarted agent.
+    let (s, v) = c.send("DELETE", "/internal/v1/tasks/survivor?grace_period_secs=1", "");
+    assert_eq!(s, 202, "{v}");
+    c.wait_task_state("survivor", "TASK_KILLED", LONG);
+}
