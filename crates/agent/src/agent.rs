@@ -52,6 +52,8 @@ pub struct Config {
     pub resources: Resources,
     pub attributes: BTreeMap<String, String>,
     pub join_token: Option<String>,
+    /// PEM CA certificates trusted (alone) for an https master (`--master-ca`).
+    pub master_ca_pem: Option<Vec<u8>>,
     pub heartbeat_interval_ms: Option<u64>,
     pub cgroups: Option<Layout>,
     /// The binary started as `<exe> supervise --spec FILE`.
@@ -143,11 +145,17 @@ impl Agent {
                 }
             }
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(3))
-            .timeout(std::time::Duration::from_secs(15))
-            .build()
-            .unwrap_or_default();
+            .timeout(std::time::Duration::from_secs(15));
+        if let Some(pem) = &cfg.master_ca_pem {
+            // The cluster CA only: no system roots for the master's certificate.
+            http = http.tls_built_in_root_certs(false);
+            for c in reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default() {
+                http = http.add_root_certificate(c);
+            }
+        }
+        let http = http.build().unwrap_or_default();
         Ok(Arc::new(Agent {
             cfg,
             agent_id: RwLock::new(agent_id),

@@ -59,6 +59,10 @@ pub struct AgentArgs {
     /// File holding the cluster join token.
     #[arg(long)]
     pub join_token_file: Option<PathBuf>,
+    /// PEM CA certificate(s) to trust for an https --master (only these: the cluster CA at
+    /// <master data dir>/tls/ca.crt, also served at /ca/dcos-ca.crt).
+    #[arg(long, value_name = "FILE")]
+    pub master_ca: Option<PathBuf>,
     /// Resources to offer instead of the detected ones (see RESOURCES below).
     #[arg(long)]
     pub resources: Option<String>,
@@ -132,6 +136,22 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         (None, None) => None,
     }
     .filter(|t| !t.is_empty());
+    let master_ca_pem = match &args.master_ca {
+        Some(f) => {
+            let pem = std::fs::read(f)
+                .with_context(|| format!("cannot read --master-ca {}", f.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .unwrap_or_default();
+            anyhow::ensure!(
+                !certs.is_empty(),
+                "--master-ca {} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the cluster CA, e.g. <master data dir>/tls/ca.crt",
+                f.display()
+            );
+            Some(pem)
+        }
+        None => None,
+    };
     let listen: SocketAddr = args.listen.parse().with_context(|| {
         format!(
             "--listen `{}` is not an address like 0.0.0.0:5051",
@@ -199,6 +219,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         resources,
         attributes,
         join_token,
+        master_ca_pem,
         heartbeat_interval_ms: args.heartbeat_interval_ms,
         cgroups: layout,
         // Resolved by the kernel at exec time, so it works even when the file was replaced.

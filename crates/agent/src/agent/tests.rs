@@ -12,6 +12,7 @@ fn config(work: &Path) -> Config {
         resources: Resources::default(),
         attributes: BTreeMap::new(),
         join_token: None,
+        master_ca_pem: None,
         heartbeat_interval_ms: None,
         cgroups: None,
         supervisor_exe: "/bin/false".into(),
