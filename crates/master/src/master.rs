@@ -89,6 +89,21 @@ impl Master {
         Ok(rec)
     }
 
+    /// Launches several tasks with one store commit; each request succeeds or fails on its own.
+    pub fn launch_batch(
+        self: &Arc<Self>,
+        framework_id: &str,
+        reqs: Vec<TaskRequest>,
+    ) -> Result<Vec<Result<TaskRecord, CoreError>>, CoreError> {
+        let results = self.core().launch_batch(framework_id, reqs)?;
+        let mut out = Vec::with_capacity(results.len());
+        for (r, effects) in results {
+            self.run_effects(effects);
+            out.push(r);
+        }
+        Ok(out)
+    }
+
     /// Kills a task (SIGTERM, then SIGKILL after the grace period, on the agent).
     pub fn kill(self: &Arc<Self>, task_id: &str, grace: Option<f64>) -> Result<TaskRecord, CoreError> {
         let (rec, effects) = self.core().kill(task_id, grace)?;

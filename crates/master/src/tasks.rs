@@ -57,6 +57,88 @@ impl Core {
         framework_id: &str,
         req: TaskRequest,
     ) -> Result<(TaskRecord, Vec<Effect>), CoreError> {
+        let mut results = self.launch_batch(framework_id, vec![req])?;
+        match results.pop() {
+            Some((Ok(rec), effects)) => Ok((rec, effects)),
+            Some((Err(e), _)) => Err(e),
+            None => Err(CoreError::Invalid("no task in the request".into())),
+        }
+    }
+
+    /// Launches several tasks with one store commit (a scheduler scaling an app). Each request
+    /// succeeds or fails on its own; a store failure fails the whole call and books nothing.
+    #[allow(clippy::type_complexity)]
+    pub fn launch_batch(
+        &mut self,
+        framework_id: &str,
+        reqs: Vec<TaskRequest>,
+    ) -> Result<Vec<(Result<TaskRecord, CoreError>, Vec<Effect>)>, CoreError> {
+        if !self.frameworks.contains_key(framework_id) {
+            return Err(CoreError::UnknownFramework(framework_id.to_string()));
+        }
+        let mut ch = Changes::default();
+        let mut prepared: Vec<Result<(String, Effect), CoreError>> = Vec::new();
+        let mut batch_ids = HashSet::new();
+        for req in reqs {
+            if let Some(id) = &req.id {
+                if !batch_ids.insert(id.clone()) {
+                    prepared.push(Err(CoreError::Conflict(format!(
+                        "task id '{id}' appears twice in the request"
+                    ))));
+                    continue;
+                }
+            }
+            match self.prepare_launch(framework_id, req) {
+                Ok((rec, status, effect)) => {
+                    let id = rec.id.clone();
+                    ch.new_task(rec, status);
+                    prepared.push(Ok((id, effect)));
+                }
+                Err(e) => prepared.push(Err(e)),
+            }
+        }
+        let placed: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|(id, _)| id.clone()))
+            .collect();
+        let events = match self.commit(ch) {
+            Ok(e) => e,
+            Err(e) => {
+                for id in &placed {
+                    self.placer.release(id);
+                }
+                return Err(e);
+            }
+        };
+        let mut events_by_task: std::collections::HashMap<String, Vec<Effect>> = Default::default();
+        for ev in events {
+            if let Effect::Event(crate::frameworks::FrameworkEvent::Update { task_id, .. }) = &ev {
+                events_by_task.entry(task_id.clone()).or_default().push(ev);
+            }
+        }
+        let mut out = Vec::new();
+        for p in prepared {
+            match p {
+                Ok((id, launch)) => {
+                    let mut effects = vec![launch];
+                    effects.extend(events_by_task.remove(&id).unwrap_or_default());
+                    match self.tasks.get(&id).cloned() {
+                        Some(rec) => out.push((Ok(rec), effects)),
+                        None => out.push((Err(CoreError::UnknownTask(id)), Vec::new())),
+                    }
+                }
+                Err(e) => out.push((Err(e), Vec::new())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validates and places one task (booking its resources) without committing it.
+    fn prepare_launch(
+        &mut self,
+        framework_id: &str,
+        req: TaskRequest,
+    ) -> Result<(TaskRecord, TaskStatus, Effect), CoreError> {
         if !self.frameworks.contains_key(framework_id) {
             return Err(CoreError::UnknownFramework(framework_id.to_string()));
         }
@@ -139,25 +221,12 @@ impl Core {
             statuses: Vec::new(),
             allocations: placement.allocations.clone(),
         };
-        let mut ch = Changes::default();
-        ch.new_task(rec, master_status(TaskState::Staging, None, None));
-        let mut effects = match self.commit(ch) {
-            Ok(e) => e,
-            Err(e) => {
-                self.placer.release(&id);
-                return Err(e);
-            }
+        let effect = Effect::Launch {
+            agent_id: placement.agent_id,
+            endpoint,
+            spec: Box::new(spec),
         };
-        effects.insert(
-            0,
-            Effect::Launch {
-                agent_id: placement.agent_id,
-                endpoint,
-                spec: Box::new(spec),
-            },
-        );
-        let rec = self.tasks.get(&id).cloned().ok_or(CoreError::UnknownTask(id))?;
-        Ok((rec, effects))
+        Ok((rec, master_status(TaskState::Staging, None, None), effect))
     }
 
     /// Asks for a task to be killed: recorded first, then the kill is sent when its agent is

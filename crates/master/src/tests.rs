@@ -365,3 +365,28 @@ async fn internal_frameworks_hear_committed_status_changes() {
     assert!(m.tasks_of(OPERATOR_FRAMEWORK_ID).is_empty());
     assert!(matches!(m.launch("nope", req("x")), Err(CoreError::UnknownFramework(_))));
 }
+
+#[test]
+fn launch_batch_commits_the_good_requests_and_reports_the_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = open(dir.path());
+    core.register(reg(None, vec![]), Instant::now()).unwrap();
+    let mut big = req("big");
+    big.mem = 1.0e6;
+    let out = core
+        .launch_batch(OPERATOR_FRAMEWORK_ID, vec![req("a"), req("b"), req("a"), big])
+        .unwrap();
+    assert_eq!(out.len(), 4);
+    assert!(out[0].0.is_ok() && out[1].0.is_ok());
+    assert!(matches!(out[2].0, Err(CoreError::Conflict(_))));
+    assert!(matches!(out[3].0, Err(CoreError::Placement(_))));
+    assert!(matches!(out[0].1[0], Effect::Launch { .. }));
+    assert!(out[0].1.iter().any(|e| matches!(e, Effect::Event(_))));
+    assert_eq!(core.tasks().count(), 2);
+    let a = core.task("a").unwrap().resources.ports.clone();
+    let b = core.task("b").unwrap().resources.ports.clone();
+    assert!(a.iter().all(|p| !b.contains(p)), "distinct ports: {a:?} {b:?}");
+    drop(core);
+    let core = open(dir.path());
+    assert_eq!(core.tasks().count(), 2, "both committed");
+}
