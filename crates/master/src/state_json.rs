@@ -8,6 +8,10 @@ use dcos_schemas::task::TaskState;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// Completed tasks listed per framework, newest first kept (Mesos's
+/// `--max_completed_tasks_per_framework` default).
+pub const MAX_COMPLETED_TASKS: usize = 1000;
+
 /// Mesos version reported for compatibility with Mesos clients.
 pub const MESOS_VERSION: &str = "1.11.0";
 
@@ -163,7 +167,7 @@ fn framework_json(f: &FrameworkRecord, tasks: &[&TaskRecord]) -> Value {
     let mut ports = Vec::new();
     for t in tasks.iter().filter(|t| t.framework_id == f.id) {
         if t.state.is_terminal() {
-            done.push(task_json(t));
+            done.push(*t);
             continue;
         }
         let r = &t.resources;
@@ -178,6 +182,9 @@ fn framework_json(f: &FrameworkRecord, tasks: &[&TaskRecord]) -> Value {
         }
     }
     let used = resources_json(used[0], used[1], used[2], used[3], &port_ranges(&ports));
+    done.sort_by(|a, b| a.updated.total_cmp(&b.updated).then(a.id.cmp(&b.id)));
+    let skip = done.len().saturating_sub(MAX_COMPLETED_TASKS);
+    let done: Vec<Value> = done.into_iter().skip(skip).map(task_json).collect();
     json!({
         "id": f.id,
         "name": f.name,
