@@ -137,6 +137,7 @@ async fn login_inner(
         }
     }
     let account = auth.with_store(|s| s.get(&uid)).map_err(ApiError::from)?;
+    let known = account.is_some();
     let ok = match (req.password, req.token, account) {
         (
             Some(pw),
@@ -182,7 +183,12 @@ async fn login_inner(
                 .max()
                 .unwrap_or_default()
         };
-        tracing::warn!(uid = %uid, client = %client, next_delay_s = delay.as_secs(), "login failed");
+        if known {
+            tracing::warn!(uid = %uid, client = %client, next_delay_s = delay.as_secs(), "login failed");
+        } else {
+            // An unknown uid may be a password typed into the wrong field: never logged.
+            tracing::warn!(client = %client, next_delay_s = delay.as_secs(), "login failed: unknown uid");
+        }
         return Err(ApiError::unauthorized(
             "ERR_INVALID_CREDENTIALS",
             BAD_CREDENTIALS,

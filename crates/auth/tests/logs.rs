@@ -56,6 +56,10 @@ async fn passwords_never_appear_in_logs_or_responses() {
         f.http
             .post(f.url("/acs/api/v1/auth/login"))
             .json(&json!({"uid": "nobody", "password": secrets[2]})),
+        // A password typed into the uid field (it looks like a uid): not logged either.
+        f.http
+            .post(f.url("/acs/api/v1/auth/login"))
+            .json(&json!({"uid": secrets[1], "password": "x"})),
         f.http
             .post(f.url("/acs/api/v1/auth/login"))
             .json(&json!({"uid": "alice", "password": 12345678})),
