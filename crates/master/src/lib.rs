@@ -10,6 +10,7 @@
 pub mod core;
 pub mod frameworks;
 pub mod http;
+pub mod marathon;
 pub mod master;
 pub mod model;
 pub mod placement;

@@ -56,7 +56,8 @@ pub fn router(master: Arc<Master>) -> Router {
     for prefix in ["/agent", "/slave"] {
         r = r.route(&format!("{prefix}/{{agent_id}}/{{*rest}}"), get(proxy::agent));
     }
-    r.fallback(error::not_found)
+    r.merge(crate::marathon::routes(&master))
+        .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(master)
