@@ -40,9 +40,15 @@ pub fn router(s: S) -> Router<Arc<Master>> {
             .route(&format!("{p}/v2/tasks"), get(list_tasks))
             .route(&format!("{p}/v2/tasks/delete"), post(delete_tasks))
             .route(&format!("{p}/v2/deployments"), get(list_deployments))
-            .route(&format!("{p}/v2/deployments/{{id}}"), axum::routing::delete(delete_deployment))
+            .route(
+                &format!("{p}/v2/deployments/{{id}}"),
+                axum::routing::delete(delete_deployment),
+            )
             .route(&format!("{p}/v2/queue"), get(queue))
-            .route(&format!("{p}/v2/queue/{{*rest}}"), axum::routing::delete(reset_delay));
+            .route(
+                &format!("{p}/v2/queue/{{*rest}}"),
+                axum::routing::delete(reset_delay),
+            );
     }
     r.with_state(s)
 }
@@ -74,11 +80,16 @@ fn flag(q: &[(String, String)], name: &str) -> Option<bool> {
 }
 
 fn params<'a>(q: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    q.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    q.iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    q.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
@@ -91,7 +102,10 @@ fn parse_body(body: &Bytes) -> Result<Value, Response> {
 }
 
 fn store_err(e: impl std::fmt::Display) -> Response {
-    msg(StatusCode::INTERNAL_SERVER_ERROR, format!("storing the change failed: {e}"))
+    msg(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("storing the change failed: {e}"),
+    )
 }
 
 // ---- live task data ----
@@ -122,7 +136,12 @@ impl Live {
         let has_hc = app.is_some_and(|a| !a.health_checks.is_empty());
         let health_check_results = match (has_hc, task_healthy(t)) {
             (true, Some(alive)) => {
-                let at = t.statuses.iter().rev().find(|s| s.healthy.is_some()).map(|s| s.timestamp);
+                let at = t
+                    .statuses
+                    .iter()
+                    .rev()
+                    .find(|s| s.healthy.is_some())
+                    .map(|s| s.timestamp);
                 let ts = at.and_then(|a| timestamp((a * 1000.0) as i64));
                 vec![HealthCheckResult {
                     alive,
@@ -149,7 +168,12 @@ impl Live {
             staged_at: timestamp((t.created * 1000.0) as i64).unwrap_or_default(),
             started_at: started_at(t).and_then(|s| timestamp((s * 1000.0) as i64)),
             state: t.state.as_str().into(),
-            version: t.launch.labels.get(VERSION_LABEL).cloned().unwrap_or_default(),
+            version: t
+                .launch
+                .labels
+                .get(VERSION_LABEL)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
@@ -215,7 +239,10 @@ fn deploy(
     let version = now_ts();
     let v = target.validate();
     if !v.is_empty() {
-        return Err(reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&v)));
+        return Err(reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            responses::not_valid(&v),
+        ));
     }
     if let Stamp::Versions = stamp {
         target.stamp_versions(&st.root, &version);
@@ -224,7 +251,11 @@ fn deploy(
     let p = plan(&st.root, &target, &id, &version, &to_kill)
         .map_err(|e| msg(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let running: Vec<_> = st.deployments.iter().map(|d| d.plan.clone()).collect();
-    let conflicts: Vec<String> = p.conflicting(&running).iter().map(|d| d.id.clone()).collect();
+    let conflicts: Vec<String> = p
+        .conflicting(&running)
+        .iter()
+        .map(|d| d.id.clone())
+        .collect();
     if !conflicts.is_empty() && !force {
         return Err(reply(
             StatusCode::CONFLICT,
@@ -238,13 +269,20 @@ fn deploy(
         .filter(|(id, a)| old.get(*id).is_none_or(|o| o != *a))
         .map(|(_, a)| *a)
         .collect();
-    let delete_apps: Vec<String> =
-        old.keys().filter(|id| !new.contains_key(*id)).map(|id| id.to_string()).collect();
+    let delete_apps: Vec<String> = old
+        .keys()
+        .filter(|id| !new.contains_key(*id))
+        .map(|id| id.to_string())
+        .collect();
     let dep = Deployment { plan: p, step: 0 };
     let change = Change {
         put_apps,
         delete_apps,
-        put_deployments: if dep.plan.is_empty() { vec![] } else { vec![&dep] },
+        put_deployments: if dep.plan.is_empty() {
+            vec![]
+        } else {
+            vec![&dep]
+        },
         delete_deployments: conflicts.clone(),
     };
     s.store().commit(&change).map_err(store_err)?;
@@ -270,7 +308,10 @@ fn deploy(
 
 fn delete_apps_of(old: &Group, new: &Group) -> Vec<PathId> {
     let n = new.transitive_apps();
-    old.transitive_apps().into_keys().filter(|id| !n.contains_key(id)).collect()
+    old.transitive_apps()
+        .into_keys()
+        .filter(|id| !n.contains_key(id))
+        .collect()
 }
 
 fn deployment_reply(status: StatusCode, id: &str, version: &str) -> Response {
@@ -285,7 +326,10 @@ fn deployment_reply(status: StatusCode, id: &str, version: &str) -> Response {
 
 async fn info(AxState(s): AxState<S>) -> Response {
     let url = s.master.url();
-    let hostport = url.trim_start_matches("http://").trim_start_matches("https://").to_string();
+    let hostport = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
     let (host, port) = hostport.rsplit_once(':').unwrap_or((&hostport, "0"));
     reply(
         StatusCode::OK,
@@ -306,7 +350,9 @@ async fn info(AxState(s): AxState<S>) -> Response {
 
 async fn leader(AxState(s): AxState<S>) -> Response {
     let url = s.master.url();
-    let hp = url.trim_start_matches("http://").trim_start_matches("https://");
+    let hp = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     reply(StatusCode::OK, json!({ "leader": hp }))
 }
 
@@ -343,7 +389,10 @@ async fn create_app(AxState(s): AxState<S>, Query(q): Q, body: Bytes) -> Respons
     let app = match AppDefinition::from_json(value, &PathId::root()) {
         Ok(a) => a,
         Err(e) => {
-            return reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&[e.to_violation()]))
+            return reply(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                responses::not_valid(&[e.to_violation()]),
+            )
         }
     };
     let v = validate_app(&app);
@@ -379,7 +428,10 @@ async fn create_app(AxState(s): AxState<S>, Query(q): Q, body: Bytes) -> Respons
     }
     let mut r = reply(StatusCode::CREATED, body);
     let loc = format!("/v2/apps{id}");
-    for (k, v) in [("Location", loc.as_str()), ("Marathon-Deployment-Id", dep.as_str())] {
+    for (k, v) in [
+        ("Location", loc.as_str()),
+        ("Marathon-Deployment-Id", dep.as_str()),
+    ] {
         if let Ok(v) = HeaderValue::from_str(v) {
             r.headers_mut().insert(k, v);
         }
@@ -398,7 +450,9 @@ async fn app_route(
 ) -> Response {
     let segs: Vec<&str> = rest.split('/').filter(|x| !x.is_empty()).collect();
     // find the suffix keyword
-    let kw = segs.iter().rposition(|x| matches!(*x, "restart" | "tasks" | "versions"));
+    let kw = segs
+        .iter()
+        .rposition(|x| matches!(*x, "restart" | "tasks" | "versions"));
     let (id_segs, tail) = match kw {
         Some(i) if i > 0 => (&segs[..i], &segs[i..]),
         _ => (&segs[..], &segs[..0]),
@@ -448,12 +502,21 @@ fn get_app(s: &Scheduler, id: &PathId, q: &[(String, String)]) -> Response {
     let live = Live::load(s);
     let st = s.state();
     match st.root.find_app(id) {
-        Some(app) => reply(StatusCode::OK, json!({ "app": live.app_view(&st, app, &embed) })),
+        Some(app) => reply(
+            StatusCode::OK,
+            json!({ "app": live.app_view(&st, app, &embed) }),
+        ),
         None => reply(StatusCode::NOT_FOUND, responses::app_not_found(id)),
     }
 }
 
-fn update_app(s: &Scheduler, id: &PathId, q: &[(String, String)], body: &Bytes, partial: bool) -> Response {
+fn update_app(
+    s: &Scheduler,
+    id: &PathId,
+    q: &[(String, String)],
+    body: &Bytes,
+    partial: bool,
+) -> Response {
     let value = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -464,14 +527,22 @@ fn update_app(s: &Scheduler, id: &PathId, q: &[(String, String)], body: &Bytes, 
     let upd = match apply_update(current.as_ref(), id, value, partial) {
         Ok(u) => u,
         Err(e) => {
-            return reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&[e.to_violation()]))
+            return reply(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                responses::not_valid(&[e.to_violation()]),
+            )
         }
     };
     let new = match upd {
         AppUpdate::Change(a) => *a,
         AppUpdate::Rollback { version } => match s.store().version(&id.to_string(), &version) {
             Ok(Some(a)) => a,
-            Ok(None) => return reply(StatusCode::NOT_FOUND, responses::version_not_found(id, &version)),
+            Ok(None) => {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    responses::version_not_found(id, &version),
+                )
+            }
             Err(e) => return store_err(e),
         },
     };
@@ -485,7 +556,15 @@ fn update_app(s: &Scheduler, id: &PathId, q: &[(String, String)], body: &Bytes, 
         return msg(StatusCode::CONFLICT, e.to_string());
     }
     match deploy(s, &mut st, target, Stamp::Versions, force, BTreeMap::new()) {
-        Ok((d, v)) => deployment_reply(if created { StatusCode::CREATED } else { StatusCode::OK }, &d, &v),
+        Ok((d, v)) => deployment_reply(
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            &d,
+            &v,
+        ),
         Err(r) => r,
     }
 }
@@ -578,7 +657,12 @@ fn kill_tasks(
     Ok(None)
 }
 
-fn kill_app_tasks(s: &Scheduler, id: &PathId, q: &[(String, String)], task: Option<&str>) -> Response {
+fn kill_app_tasks(
+    s: &Scheduler,
+    id: &PathId,
+    q: &[(String, String)],
+    task: Option<&str>,
+) -> Response {
     let scale = flag(q, "scale").unwrap_or(false);
     let force = flag(q, "force").unwrap_or(false);
     let wipe = flag(q, "wipe").unwrap_or(false);
@@ -599,7 +683,10 @@ fn kill_app_tasks(s: &Scheduler, id: &PathId, q: &[(String, String)], task: Opti
             return reply(StatusCode::NOT_FOUND, responses::task_not_found(tid));
         }
     }
-    let shown: Vec<TaskJson> = victims.iter().map(|t| live.task_json(t, Some(&app))).collect();
+    let shown: Vec<TaskJson> = victims
+        .iter()
+        .map(|t| live.task_json(t, Some(&app)))
+        .collect();
     let _ = wipe; // tasks are not resident: a wipe is a kill
     match kill_tasks(s, &mut st, victims, scale, force) {
         Ok(Some((d, v))) => deployment_reply(StatusCode::OK, &d, &v),
@@ -672,7 +759,11 @@ async fn list_deployments(AxState(s): AxState<S>) -> Response {
     reply(StatusCode::OK, Value::Array(list))
 }
 
-async fn delete_deployment(AxState(s): AxState<S>, Path(id): Path<String>, Query(q): Q) -> Response {
+async fn delete_deployment(
+    AxState(s): AxState<S>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Response {
     let force = flag(&q, "force").unwrap_or(false);
     let mut st = s.state();
     let Some(d) = st.deployments.iter().find(|d| d.plan.id == id).cloned() else {
@@ -702,7 +793,9 @@ async fn queue(AxState(s): AxState<S>) -> Response {
     let st = s.state();
     let mut out = Vec::new();
     for (id, (count, since)) in &st.queue {
-        let Some(app) = st.root.find_app(id) else { continue };
+        let Some(app) = st.root.find_app(id) else {
+            continue;
+        };
         let delay = st.delays.get(id).cloned().unwrap_or_default();
         out.push(backoff::queue_entry_json(app, *count, &delay, since, now));
     }
@@ -711,7 +804,10 @@ async fn queue(AxState(s): AxState<S>) -> Response {
 
 async fn reset_delay(AxState(s): AxState<S>, Path(rest): Path<String>) -> Response {
     let Some(app) = rest.strip_suffix("/delay") else {
-        return msg(StatusCode::NOT_FOUND, format!("no route /v2/queue/{rest}; use /v2/queue/{{appId}}/delay"));
+        return msg(
+            StatusCode::NOT_FOUND,
+            format!("no route /v2/queue/{rest}; use /v2/queue/{{appId}}/delay"),
+        );
     };
     let id = PathId::parse(&format!("/{}", app.trim_start_matches('/')));
     let mut st = s.state();

@@ -13,7 +13,6 @@ pub mod store;
 
 use crate::master::Master;
 use crate::model::{wall_now, FrameworkRecord};
-use dcos_marathon::app::AppDefinition;
 use dcos_marathon::backoff::LaunchDelay;
 use dcos_marathon::group::Group;
 use dcos_marathon::path::PathId;
@@ -75,7 +74,10 @@ impl Scheduler {
     pub fn for_master(master: &Arc<Master>) -> Result<Arc<Scheduler>, SchedulerError> {
         let mut reg = SCHEDULERS.lock().unwrap_or_else(|p| p.into_inner());
         reg.retain(|(m, _)| m.strong_count() > 0);
-        if let Some((_, s)) = reg.iter().find(|(m, _)| std::ptr::eq(m.as_ptr(), Arc::as_ptr(master))) {
+        if let Some((_, s)) = reg
+            .iter()
+            .find(|(m, _)| std::ptr::eq(m.as_ptr(), Arc::as_ptr(master)))
+        {
             return Ok(s.clone());
         }
         let s = Scheduler::open(master)?;
@@ -162,7 +164,11 @@ impl Scheduler {
             loop {
                 let s = self.clone();
                 let _ = tokio::task::spawn_blocking(move || s.reconcile()).await;
-                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), self.wake.notified()).await;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_millis(500),
+                    self.wake.notified(),
+                )
+                .await;
             }
         });
     }

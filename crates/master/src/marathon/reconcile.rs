@@ -31,7 +31,10 @@ pub(crate) fn task_healthy(t: &TaskRecord) -> Option<bool> {
 
 /// When the task first reported TASK_RUNNING (seconds).
 pub(crate) fn started_at(t: &TaskRecord) -> Option<f64> {
-    t.statuses.iter().find(|s| s.state == TaskState::Running).map(|s| s.timestamp)
+    t.statuses
+        .iter()
+        .find(|s| s.state == TaskState::Running)
+        .map(|s| s.timestamp)
 }
 
 fn view(t: &TaskRecord) -> Option<TaskView> {
@@ -75,10 +78,21 @@ pub(crate) fn task_request(app: &AppDefinition) -> TaskRequest {
     // The master assigns host ports and sets PORT0.., PORTS, HOST itself.
     env.retain(|k, _| !(k.starts_with("PORT") || k == "HOST"));
     let json = app.to_json();
-    let list = |k: &str| json.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-    let ports = taskenv::port_requests(app).iter().filter(|p| p.host_port).count() as u32;
+    let list = |k: &str| {
+        json.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let ports = taskenv::port_requests(app)
+        .iter()
+        .filter(|p| p.host_port)
+        .count() as u32;
     let mut labels = app.labels.clone();
-    labels.insert(VERSION_LABEL.into(), app.version.clone().unwrap_or_default());
+    labels.insert(
+        VERSION_LABEL.into(),
+        app.version.clone().unwrap_or_default(),
+    );
     labels.insert(CONFIG_LABEL.into(), config_version(app));
     TaskRequest {
         id: Some(id),
@@ -120,10 +134,18 @@ impl Scheduler {
                 continue;
             }
             let app_id = task_app(t);
-            let Some(app) = st.root.find_app(&app_id) else { continue };
+            let Some(app) = st.root.find_app(&app_id) else {
+                continue;
+            };
             let policy = BackoffPolicy::from(app);
-            st.delays.entry(app_id.clone()).or_default().on_failure(&policy, now);
-            let msg = t.last_status().and_then(|s| s.message.clone()).unwrap_or_default();
+            st.delays
+                .entry(app_id.clone())
+                .or_default()
+                .on_failure(&policy, now);
+            let msg = t
+                .last_status()
+                .and_then(|s| s.message.clone())
+                .unwrap_or_default();
             st.last_failure.insert(
                 app_id.clone(),
                 TaskFailure {
@@ -138,7 +160,12 @@ impl Scheduler {
                     state: t.state.as_str().into(),
                     task_id: t.id.clone(),
                     timestamp: timestamp((t.updated * 1000.0) as i64).unwrap_or_default(),
-                    version: t.launch.labels.get(VERSION_LABEL).cloned().unwrap_or_default(),
+                    version: t
+                        .launch
+                        .labels
+                        .get(VERSION_LABEL)
+                        .cloned()
+                        .unwrap_or_default(),
                     slave_id: t.agent_id.clone(),
                 },
             );
@@ -151,8 +178,12 @@ impl Scheduler {
         }
         // a task that stays up resets its app's delay
         for (app_id, ts) in &live {
-            let Some(app) = st.root.find_app(app_id) else { continue };
-            let Some(d) = st.delays.get_mut(app_id) else { continue };
+            let Some(app) = st.root.find_app(app_id) else {
+                continue;
+            };
+            let Some(d) = st.delays.get_mut(app_id) else {
+                continue;
+            };
             let policy = BackoffPolicy::from(app);
             let up = ts
                 .iter()
@@ -197,7 +228,9 @@ impl Scheduler {
                     current: &current,
                     outdated: &outdated,
                 });
-                let grace = app.and_then(|a| a.task_kill_grace_period_seconds).map(|s| s as f64);
+                let grace = app
+                    .and_then(|a| a.task_kill_grace_period_seconds)
+                    .map(|s| s as f64);
                 kills.extend(dec.kill.into_iter().map(|k| (k, grace)));
                 if let (Some(app), true) = (app, dec.launch > 0) {
                     launches.push((app.clone(), dec.launch));
@@ -240,19 +273,30 @@ impl Scheduler {
             if in_deployment.contains(&id) {
                 continue;
             }
-            let views: Vec<TaskView> = live.get(&id).into_iter().flatten().filter_map(|t| view(t)).collect();
+            let views: Vec<TaskView> = live
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| view(t))
+                .collect();
             let has_hc = !app.health_checks.is_empty();
             let mut alive = 0i64;
             for v in &views {
                 if has_hc && v.phase == TaskPhase::Running && v.healthy == Some(false) {
                     tracing::info!(task = %v.id, app = %id, "unhealthy_instance_kill_event");
-                    kills.push((v.id.clone(), app.task_kill_grace_period_seconds.map(|s| s as f64)));
+                    kills.push((
+                        v.id.clone(),
+                        app.task_kill_grace_period_seconds.map(|s| s as f64),
+                    ));
                 } else {
                     alive += 1;
                 }
             }
             if alive < app.instances {
-                launches.push(((*app).clone(), (app.instances - alive).clamp(0, u32::MAX as i64) as u32));
+                launches.push((
+                    (*app).clone(),
+                    (app.instances - alive).clamp(0, u32::MAX as i64) as u32,
+                ));
             }
         }
 

@@ -12,7 +12,10 @@ pub enum MarathonStoreError {
     #[error("marathon store: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("marathon store: bad record {id}: {source}")]
-    Json { id: String, source: serde_json::Error },
+    Json {
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("marathon store: schema version {0} is newer than this dcosd knows; upgrade dcosd")]
     TooNew(i64),
 }
@@ -40,7 +43,10 @@ pub struct Change<'a> {
 }
 
 fn json<T: serde::Serialize>(id: &str, v: &T) -> Result<String, MarathonStoreError> {
-    serde_json::to_string(v).map_err(|source| MarathonStoreError::Json { id: id.into(), source })
+    serde_json::to_string(v).map_err(|source| MarathonStoreError::Json {
+        id: id.into(),
+        source,
+    })
 }
 
 impl MarathonStore {
@@ -67,40 +73,50 @@ impl MarathonStore {
     }
 
     pub fn load_apps(&self) -> Result<Vec<AppDefinition>, MarathonStoreError> {
-        let mut st = self.conn.prepare("SELECT id, record FROM marathon_apps ORDER BY id")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, record FROM marathon_apps ORDER BY id")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, rec) = row?;
             out.push(
-                serde_json::from_str(&rec).map_err(|source| MarathonStoreError::Json { id, source })?,
+                serde_json::from_str(&rec)
+                    .map_err(|source| MarathonStoreError::Json { id, source })?,
             );
         }
         Ok(out)
     }
 
     pub fn load_deployments(&self) -> Result<Vec<Deployment>, MarathonStoreError> {
-        let mut st = self.conn.prepare("SELECT id, record FROM marathon_deployments ORDER BY rowid")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, record FROM marathon_deployments ORDER BY rowid")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, rec) = row?;
             out.push(
-                serde_json::from_str(&rec).map_err(|source| MarathonStoreError::Json { id, source })?,
+                serde_json::from_str(&rec)
+                    .map_err(|source| MarathonStoreError::Json { id, source })?,
             );
         }
         Ok(out)
     }
 
     pub fn versions(&self, id: &str) -> Result<Vec<String>, MarathonStoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT version FROM marathon_app_versions WHERE id = ?1 ORDER BY version DESC")?;
+        let mut st = self.conn.prepare(
+            "SELECT version FROM marathon_app_versions WHERE id = ?1 ORDER BY version DESC",
+        )?;
         let rows = st.query_map([id], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    pub fn version(&self, id: &str, version: &str) -> Result<Option<AppDefinition>, MarathonStoreError> {
+    pub fn version(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Option<AppDefinition>, MarathonStoreError> {
         let rec: Option<String> = self
             .conn
             .query_row(
@@ -110,7 +126,10 @@ impl MarathonStore {
             )
             .optional()?;
         rec.map(|r| {
-            serde_json::from_str(&r).map_err(|source| MarathonStoreError::Json { id: id.into(), source })
+            serde_json::from_str(&r).map_err(|source| MarathonStoreError::Json {
+                id: id.into(),
+                source,
+            })
         })
         .transpose()
     }

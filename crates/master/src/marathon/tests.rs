@@ -25,8 +25,12 @@ fn store_keeps_apps_versions_and_deployments_across_reopen() {
     let d = Deployment { plan: p, step: 1 };
     {
         let mut s = MarathonStore::open(dir.path()).unwrap();
-        s.commit(&Change { put_apps: vec![&a], put_deployments: vec![&d], ..Change::default() })
-            .unwrap();
+        s.commit(&Change {
+            put_apps: vec![&a],
+            put_deployments: vec![&d],
+            ..Change::default()
+        })
+        .unwrap();
     }
     let s = MarathonStore::open(dir.path()).unwrap();
     assert_eq!(s.load_apps().unwrap(), vec![a.clone()]);
@@ -34,8 +38,14 @@ fn store_keeps_apps_versions_and_deployments_across_reopen() {
     assert_eq!(ds.len(), 1);
     assert_eq!(ds[0].step, 1);
     assert_eq!(ds[0].plan, d.plan);
-    assert_eq!(s.versions("/web").unwrap(), vec!["2026-01-01T00:00:00.000Z".to_string()]);
-    assert!(s.version("/web", "2026-01-01T00:00:00.000Z").unwrap().is_some());
+    assert_eq!(
+        s.versions("/web").unwrap(),
+        vec!["2026-01-01T00:00:00.000Z".to_string()]
+    );
+    assert!(s
+        .version("/web", "2026-01-01T00:00:00.000Z")
+        .unwrap()
+        .is_some());
 }
 
 #[test]
@@ -54,8 +64,14 @@ fn task_request_carries_command_resources_ports_and_marathon_env() {
     assert_eq!(r.cpus, 0.5);
     assert_eq!(r.group, "/g/web");
     assert_eq!(r.command.env.get("FOO").map(String::as_str), Some("bar"));
-    assert_eq!(r.command.env.get("MARATHON_APP_ID").map(String::as_str), Some("/g/web"));
-    assert!(!r.command.env.contains_key("PORT0"), "the master assigns ports");
+    assert_eq!(
+        r.command.env.get("MARATHON_APP_ID").map(String::as_str),
+        Some("/g/web")
+    );
+    assert!(
+        !r.command.env.contains_key("PORT0"),
+        "the master assigns ports"
+    );
     assert_eq!(
         r.labels.get(super::VERSION_LABEL).map(String::as_str),
         Some("2026-01-01T00:00:00.000Z")

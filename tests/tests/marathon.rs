@@ -1,0 +1,306 @@
+//! End to end: the Marathon v2 API of a real master driving real agents.
+
+use dcos_e2e::{agent_flags, wait_until, Cluster};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const M: &str = "/marathon/v2";
+
+fn app_doc(c: &Cluster, id: &str) -> Value {
+    let (s, v) = c.get(&format!("{M}/apps{id}"));
+    assert_eq!(s, 200, "GET app {id}: {v}");
+    v["app"].clone()
+}
+
+fn running_ids(app: &Value) -> BTreeSet<String> {
+    app["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["state"] == "TASK_RUNNING")
+        .filter_map(|t| t["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Waits until the app has `n` running tasks and no deployment; returns the app document.
+fn wait_stable(c: &Cluster, id: &str, n: usize) -> Value {
+    wait_until(
+        Duration::from_secs(40),
+        &format!("{id} to run {n} tasks"),
+        || {
+            let a = app_doc(c, id);
+            let tasks = a["tasks"].as_array().map(Vec::len).unwrap_or(0);
+            (a["tasksRunning"] == n && tasks == n && a["deployments"] == json!([])).then_some(a)
+        },
+    )
+}
+
+#[test]
+fn app_lifecycle_create_validate_scale_restart_kill_delete() {
+    let c = Cluster::start(2, &[]);
+    // invalid JSON -> 400, invalid app -> 422 with details, nothing created
+    let (s, v) = c.send("POST", &format!("{M}/apps"), "{not json");
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/bad", "cmd": "sleep 1", "cpus": -1}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["message"], "Object is not valid");
+    assert!(
+        v["details"].as_array().is_some_and(|d| !d.is_empty()),
+        "{v}"
+    );
+    let (s, v) = c.get(&format!("{M}/apps"));
+    assert_eq!((s, v["apps"].clone()), (200, json!([])));
+
+    // create
+    let body = json!({"id": "/web", "cmd": "sleep 1000", "cpus": 0.1, "mem": 32, "instances": 2,
+                      "portDefinitions": [{"port": 0, "name": "http"}]});
+    let r = c
+        .http
+        .post(c.url(&format!("{M}/apps")))
+        .json(&body)
+        .send()
+        .expect("POST /v2/apps");
+    assert_eq!(r.status().as_u16(), 201);
+    let dep = r
+        .headers()
+        .get("Marathon-Deployment-Id")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    assert!(r.headers().get("Location").is_some());
+    let created: Value = r.json().expect("json");
+    assert_eq!(created["id"], "/web");
+    assert_eq!(created["deployments"][0]["id"].as_str(), dep.as_deref());
+    // duplicate -> 409
+    let (s, v) = c.post_json(&format!("{M}/apps"), &body);
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["message"], "An app with id [/web] already exists.");
+
+    let a = wait_stable(&c, "/web", 2);
+    for t in a["tasks"].as_array().into_iter().flatten() {
+        assert_eq!(t["appId"], "/web");
+        assert_eq!(t["ports"].as_array().map(Vec::len), Some(1), "{t}");
+    }
+    // the same through /service/marathon, and /v2/tasks
+    let (s, v) = c.get("/service/marathon/v2/tasks");
+    assert_eq!(s, 200);
+    assert_eq!(v["tasks"].as_array().map(Vec::len), Some(2), "{v}");
+
+    // scale up, then a restart keeps capacity and replaces every task
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/apps/web"),
+        &json!({"instances": 4}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(v["deploymentId"].is_string(), "{v}");
+    let before = running_ids(&wait_stable(&c, "/web", 4));
+    let (s, v) = c.send("POST", &format!("{M}/apps/web/restart"), "");
+    assert_eq!(s, 200, "{v}");
+    let mut min_running = 4;
+    let after = wait_until(
+        Duration::from_secs(60),
+        "the restart to replace every task",
+        || {
+            let a = app_doc(&c, "/web");
+            min_running = min_running.min(a["tasksRunning"].as_u64().unwrap_or(0));
+            let ids = running_ids(&a);
+            (a["deployments"] == json!([]) && ids.len() == 4 && ids.is_disjoint(&before))
+                .then_some(ids)
+        },
+    );
+    assert_eq!(after.len(), 4);
+    assert!(
+        min_running >= 4,
+        "capacity dropped to {min_running} during the restart"
+    );
+    let (s, v) = c.get(&format!("{M}/apps/web/versions"));
+    assert_eq!(s, 200);
+    assert!(
+        v["versions"].as_array().is_some_and(|x| x.len() >= 2),
+        "{v}"
+    );
+
+    // scale down
+    let (s, v) = c.send(
+        "PATCH",
+        &format!("{M}/apps/web"),
+        &json!({"instances": 1}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let a = wait_stable(&c, "/web", 1);
+
+    // a task killed outside a deployment is replaced
+    let victim = running_ids(&a).into_iter().next().expect("one task");
+    let (s, v) = c.send("DELETE", &format!("{M}/apps/web/tasks/{victim}"), "");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["task"]["id"], victim.as_str());
+    wait_until(
+        Duration::from_secs(30),
+        "the killed task to be replaced",
+        || {
+            let a = app_doc(&c, "/web");
+            let ids = running_ids(&a);
+            (ids.len() == 1 && !ids.contains(&victim)).then_some(())
+        },
+    );
+
+    // delete removes the app and its tasks
+    let (s, v) = c.send("DELETE", &format!("{M}/apps/web"), "");
+    assert_eq!(s, 200, "{v}");
+    wait_until(Duration::from_secs(30), "the app's tasks to end", || {
+        let (_, v) = c.get(&format!("{M}/tasks"));
+        (v["tasks"] == json!([])).then_some(())
+    });
+    let (s, v) = c.get(&format!("{M}/apps/web"));
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(v["message"], "App '/web' does not exist");
+}
+
+#[test]
+fn a_crashing_app_backs_off_and_the_delay_can_be_reset() {
+    let c = Cluster::start(1, &[]);
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/crash", "cmd": "exit 1", "cpus": 0.1, "mem": 16,
+                "backoffSeconds": 30, "backoffFactor": 2}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let q = wait_until(
+        Duration::from_secs(30),
+        "the crashing app to be delayed",
+        || {
+            let (_, v) = c.get(&format!("{M}/queue"));
+            v["queue"]
+                .as_array()?
+                .iter()
+                .find(|e| {
+                    e["app"]["id"] == "/crash" && e["delay"]["timeLeftSeconds"].as_u64() > Some(5)
+                })
+                .cloned()
+        },
+    );
+    assert_eq!(q["delay"]["overdue"], false, "{q}");
+    assert_eq!(q["count"], 1, "{q}");
+    let (s, _) = c.send("DELETE", &format!("{M}/queue/crash/delay"), "");
+    assert_eq!(s, 204);
+    // after the reset the app is launched again (and fails again: the failure count restarts)
+    wait_until(
+        Duration::from_secs(30),
+        "a relaunch after the delay reset",
+        || {
+            let (_, v) = c.get(&format!("{M}/queue"));
+            let e = v["queue"]
+                .as_array()?
+                .iter()
+                .find(|e| e["app"]["id"] == "/crash")?
+                .clone();
+            (e["delay"]["timeLeftSeconds"].as_u64() <= Some(30)).then_some(())
+        },
+    );
+    let (s, v) = c.get(&format!("{M}/apps/crash"));
+    assert_eq!(s, 200);
+    assert_eq!(v["app"]["lastTaskFailure"]["state"], "TASK_FAILED", "{v}");
+}
+
+#[test]
+fn a_deployment_continues_across_a_master_restart_and_lost_tasks_are_replaced() {
+    let mut c = Cluster::start(
+        2,
+        &[
+            "--agent-timeout-secs",
+            "2",
+            "--unreachable-to-lost-secs",
+            "2",
+        ],
+    );
+    // one task per rack, three wanted, two racks: the deployment cannot finish yet
+    let (s, v) = c.post_json(
+        "/service/marathon/v2/apps",
+        &json!({"id": "/spread", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 3,
+                "constraints": [["rack", "UNIQUE"]]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let dep = v["deployments"][0]["id"]
+        .as_str()
+        .expect("deployment id")
+        .to_string();
+    wait_until(Duration::from_secs(30), "two tasks running", || {
+        (app_doc(&c, "/spread")["tasksRunning"] == 2).then_some(())
+    });
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/apps/spread"),
+        &json!({"instances": 1}).to_string(),
+    );
+    assert_eq!(s, 409, "a locked app needs force: {v}");
+    assert_eq!(v["deployments"][0]["id"], dep.as_str());
+
+    c.master.restart();
+    let (s, v) = c.get(&format!("{M}/deployments"));
+    assert_eq!(s, 200);
+    assert_eq!(
+        v[0]["id"],
+        dep.as_str(),
+        "the deployment survived the restart: {v}"
+    );
+    assert_eq!(v[0]["affectedApps"], json!(["/spread"]));
+    // a third rack arrives: the same deployment finishes
+    c.add_agent(&agent_flags(2));
+    c.wait_agents(3);
+    let a = wait_stable(&c, "/spread", 3);
+    let hosts: BTreeSet<String> = a["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["slaveId"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        hosts.len(),
+        3,
+        "UNIQUE rack puts each task on its own agent: {a}"
+    );
+
+    // scale to 2 and lose an agent: its task is replaced on the free agent
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/apps/spread"),
+        &json!({"instances": 2}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let a = wait_stable(&c, "/spread", 2);
+    let used: BTreeSet<String> = a["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["slaveId"].as_str().map(str::to_string))
+        .collect();
+    let agents = c.active_agents();
+    let (victim_idx, victim_id) = c
+        .agents
+        .iter()
+        .enumerate()
+        .find_map(|(i, ag)| {
+            let id = std::fs::read_to_string(ag.work_dir.join("agent-id")).ok()?;
+            used.contains(id.trim()).then(|| (i, id.trim().to_string()))
+        })
+        .unwrap_or_else(|| panic!("no agent of {used:?} among {agents:?}"));
+    c.agents[victim_idx].proc.kill9();
+    wait_until(
+        Duration::from_secs(60),
+        "the lost agent's task to be replaced elsewhere",
+        || {
+            let a = app_doc(&c, "/spread");
+            let on: BTreeSet<String> = a["tasks"]
+                .as_array()?
+                .iter()
+                .filter(|t| t["state"] == "TASK_RUNNING")
+                .filter_map(|t| t["slaveId"].as_str().map(str::to_string))
+                .collect();
+            (on.len() == 2 && !on.contains(&victim_id)).then_some(())
+        },
+    );
+}
