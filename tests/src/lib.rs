@@ -4,6 +4,11 @@
 //! Every process is started in its own process group and killed with its group when its guard
 //! drops; agents' leftover task processes (anything whose command line names the agent's work
 //! dir) are killed too. When a test panics, the guards print the processes' logs to stderr.
+//!
+//! Authentication is on: [`MasterProc::start`] reads the bootstrap admin's password from the
+//! master's stdout (`created user 'admin' with password PW ...`), and [`Cluster`] logs in as
+//! admin so its `http` client sends `Authorization: token=<token>` on every request. A master
+//! started with `--tls` is reached over https trusting its CA (`<data dir>/tls/ca.crt`).
 
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -200,6 +205,8 @@ impl Drop for Proc {
 pub struct MasterProc {
     pub proc: Proc,
     pub url: String,
+    /// The bootstrap admin's password, printed on the master's first start.
+    pub admin_password: Option<String>,
     pub data_dir: PathBuf,
     pub extra_args: Vec<String>,
     pub listen: String,
@@ -225,6 +232,7 @@ impl MasterProc {
         let mut m = MasterProc {
             proc,
             url: String::new(),
+            admin_password: None,
             data_dir: data_dir.to_path_buf(),
             extra_args: extra_args.to_vec(),
             listen: listen.to_string(),
@@ -240,7 +248,30 @@ impl MasterProc {
                 .map(|u| u.trim().to_string())
         });
         m.url = url;
+        // Printed before the URL line, on the first start only.
+        m.admin_password = bootstrap_password(&read_file(&stdout));
         m
+    }
+
+    /// The master's CA certificate when it serves https (`--tls`).
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        let f = self.data_dir.join("tls").join("ca.crt");
+        (self.url.starts_with("https://") && f.is_file()).then_some(f)
+    }
+
+    /// A client for this master (trusting its CA when it serves https), without a token.
+    pub fn client(&self) -> Client {
+        client_for(self.ca_file().as_deref(), None)
+    }
+
+    /// Logs in as the bootstrap admin; panics (with the master's logs) when that fails.
+    pub fn login(&self) -> String {
+        let pw = self
+            .admin_password
+            .clone()
+            .unwrap_or_else(|| panic!("no bootstrap password was printed\n{}", self.proc.logs()));
+        login_with(&self.client(), &self.url, "admin", &pw)
+            .unwrap_or_else(|e| panic!("login as admin: {e}\n{}", self.proc.logs()))
     }
 
     /// `kill -9` of the master (and its group).
@@ -254,15 +285,71 @@ impl MasterProc {
         let listen = self
             .url
             .strip_prefix("http://")
+            .or_else(|| self.url.strip_prefix("https://"))
             .unwrap_or(&self.listen)
             .to_string();
-        let new = MasterProc::start(&self.data_dir, &listen, &self.extra_args);
+        let mut new = MasterProc::start(&self.data_dir, &listen, &self.extra_args);
+        // The password is printed once only; keep the one of the first start.
+        if new.admin_password.is_none() {
+            new.admin_password = self.admin_password.take();
+        }
         *self = new;
     }
 
     pub fn join_token(&self) -> String {
         read_file(&self.data_dir.join("join-token")).trim().to_string()
     }
+}
+
+/// The password of the master's one-time line `created user 'admin' with password PW ...`.
+pub fn bootstrap_password(stdout: &str) -> Option<String> {
+    let line = stdout.lines().find(|l| l.starts_with("created user 'admin' with password "))?;
+    let pw = line
+        .strip_prefix("created user 'admin' with password ")?
+        .split_whitespace()
+        .next()?;
+    Some(pw.to_string())
+}
+
+/// A blocking client with a 20 s timeout, trusting only `ca` when given, sending
+/// `Authorization: token=<token>` when given.
+pub fn client_for(ca: Option<&Path>, token: Option<&str>) -> Client {
+    let mut b = Client::builder().timeout(Duration::from_secs(20));
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).expect("read the master's CA");
+        b = b
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("a PEM CA"));
+    }
+    if let Some(t) = token {
+        let mut h = reqwest::header::HeaderMap::new();
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("token={t}"))
+            .expect("a token is header-safe");
+        v.set_sensitive(true);
+        h.insert(reqwest::header::AUTHORIZATION, v);
+        b = b.default_headers(h);
+    }
+    b.build().expect("http client")
+}
+
+/// `POST /acs/api/v1/auth/login {uid, password}` with `client`; the token, or why not.
+pub fn login_with(client: &Client, url: &str, uid: &str, password: &str) -> Result<String, String> {
+    let r = client
+        .post(format!("{url}/acs/api/v1/auth/login"))
+        .json(&serde_json::json!({ "uid": uid, "password": password }))
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let v: Value = r.json().unwrap_or(Value::Null);
+    match v["token"].as_str() {
+        Some(t) if status.is_success() => Ok(t.to_string()),
+        _ => Err(format!("{status}: {v}")),
+    }
+}
+
+/// [`login_with`] over plain http (or https trusted by the system).
+pub fn login(url: &str, uid: &str, password: &str) -> Result<String, String> {
+    login_with(&client_for(None, None), url, uid, password)
 }
 
 /// A running agent.
@@ -289,6 +376,10 @@ impl AgentProc {
             "--join-token-file".into(),
             master.data_dir.join("join-token").display().to_string(),
         ];
+        if let Some(ca) = master.ca_file() {
+            args.push("--master-ca".into());
+            args.push(ca.display().to_string());
+        }
         if !extra.iter().any(|a| a == "--cgroups-root") {
             args.push("--cgroups-root".into());
             args.push(unique_cgroup_name());
@@ -410,7 +501,10 @@ pub struct Cluster {
     // Field order = drop order: agents first, then the master, then the temp dir.
     pub agents: Vec<AgentProc>,
     pub master: MasterProc,
+    /// Sends the admin's token on every request.
     pub http: Client,
+    /// The admin's token (`Authorization: token=<token>`).
+    pub token: String,
     pub dir: tempfile::TempDir,
 }
 
@@ -435,14 +529,13 @@ impl Cluster {
             .expect("temp dir");
         let args: Vec<String> = master_args.iter().map(|s| s.to_string()).collect();
         let master = MasterProc::start(&dir.path().join("master"), "127.0.0.1:0", &args);
-        let http = Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("http client");
+        let token = master.login();
+        let http = client_for(master.ca_file().as_deref(), Some(&token));
         let mut c = Cluster {
             agents: Vec::new(),
             master,
             http,
+            token,
             dir,
         };
         for i in 0..agents {

@@ -44,7 +44,8 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     }
     // Oversized body (on its own connection: the server closes it without reading the body).
     let big = format!("{{\"cmd\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
-    let r = reqwest::blocking::Client::new()
+    let r = c
+        .http
         .post(c.url("/internal/v1/tasks"))
         .header("content-type", "application/json")
         .body(big)
@@ -108,7 +109,7 @@ fn identity_and_metrics_routes_answer() {
     let m = c.get("/metadata").1;
     assert_eq!(m["PUBLIC_IPV4"], "127.0.0.1");
     assert_eq!(m["CLUSTER_ID"].as_str().map(|s| s.len()), Some(36));
-    let metrics = reqwest::blocking::get(c.url("/metrics")).unwrap().text().unwrap();
+    let metrics = c.http.get(c.url("/metrics")).send().unwrap().text().unwrap();
     assert!(metrics.contains("dcos_master_agents{status=\"active\"} 0"), "{metrics}");
     let url = std::fs::read_to_string(c.master.data_dir.join("master.url")).unwrap();
     assert_eq!(url.trim(), c.master.url);

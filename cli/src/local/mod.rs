@@ -433,6 +433,9 @@ fn start(
         plan.master_listen.to_string(),
         "--log-file".into(),
         logs.join("master.log").display().to_string(),
+        // The bootstrap admin's password goes to this 0600 file, never into the log.
+        "--bootstrap-password-file".into(),
+        plan.dir.join(ADMIN_PASSWORD_FILE).display().to_string(),
     ];
     if let Some(hb) = plan.agent_heartbeat_secs {
         args.push("--agent-timeout-secs".into());

@@ -175,9 +175,14 @@ fn recovery(n: usize, runs: usize) {
     println!("store seeded with {n} tasks (one transaction) in {:.0} ms", t0.elapsed().as_secs_f64() * 1000.0);
     let client = reqwest::blocking::Client::new();
     let mut times = Vec::new();
+    // Printed on the first start only; every run logs in with it.
+    let mut admin_password: Option<String> = None;
     for _ in 0..runs {
         let t0 = Instant::now();
         let mut m = MasterProc::start(&data, "127.0.0.1:0", &[]);
+        if admin_password.is_none() {
+            admin_password = m.admin_password.clone();
+        }
         loop {
             if client.get(format!("{}/ping", m.url)).send().is_ok_and(|r| r.status().is_success()) {
                 break;
@@ -187,9 +192,12 @@ fn recovery(n: usize, runs: usize) {
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(500));
         let rss_serving = rss_mib(m.proc.pid());
+        let pw = admin_password.as_deref().expect("the bootstrap password");
+        let token = dcos_e2e::login(&m.url, "admin", pw).expect("login as admin");
         let t1 = Instant::now();
         let st: serde_json::Value = client
             .get(format!("{}/mesos/master/state.json", m.url))
+            .header("Authorization", format!("token={token}"))
             .send()
             .and_then(|r| r.json())
             .expect("state.json");

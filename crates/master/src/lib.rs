@@ -51,6 +51,32 @@ pub struct MasterArgs {
     /// (default <data-dir>/master.log; point the process's stderr there).
     #[arg(long)]
     pub log_file: Option<PathBuf>,
+    /// Lifetime of the login tokens the master issues, in seconds (DC/OS: 5 days).
+    #[arg(long, default_value_t = 432_000, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub token_lifetime_secs: u64,
+    /// On the first start, write the bootstrap admin's password to FILE (mode 0600) instead of
+    /// printing it on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub bootstrap_password_file: Option<PathBuf>,
+    /// Serve HTTPS only: a cluster CA and a server certificate are generated into
+    /// <data-dir>/tls on the first start (or given with --tls-cert/--tls-key); the CA is served
+    /// at /ca/dcos-ca.crt and its SHA-256 fingerprint printed at start.
+    #[arg(long)]
+    pub tls: bool,
+    /// Extra DNS name or IP for the generated server certificate (repeatable; localhost,
+    /// 127.0.0.1 and the listen IP are always included).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
+    /// Serve this certificate chain (PEM, leaf first) instead of a generated one (implies --tls).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The CA certificate (PEM) to publish at /ca/dcos-ca.crt with --tls-cert (default: the
+    /// chain's last certificate).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
@@ -96,7 +122,9 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}; pick a free address with --listen", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let url = format!("http://{addr}");
+    let tls = tls_material(&args, addr)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
     if let Ok(mut u) = master.url.lock() {
         *u = url.clone();
     }
@@ -113,14 +141,95 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<()> {
     }
     master.spawn_health_clock();
     let app = http::router(master.clone());
-    println!("dcosd master listening on {url}");
+    // Authentication on by default: ONE middleware around the whole route table (dcos-auth).
+    let store = dcos_auth::SqliteAccountStore::open(&args.data_dir.join("master.sqlite"))
+        .context("opening the auth tables")?;
+    let mut auth_cfg = dcos_auth::AuthConfig::new(token.clone());
+    auth_cfg.token_lifetime = Duration::from_secs(args.token_lifetime_secs);
+    let opened =
+        dcos_auth::AuthState::open(store, auth_cfg).context("initialising authentication")?;
+    if let Some(pw) = &opened.bootstrap_password {
+        announce_bootstrap_password(pw, args.bootstrap_password_file.as_deref());
+    }
+    let app = dcos_auth::protect(app, &opened.state);
     use std::io::Write;
-    let _ = std::io::stdout().flush();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    match tls {
+        Some(tls) => {
+            let app = app.merge(tls.ca_router());
+            let config = tls.server_config().context("TLS configuration")?;
+            println!(
+                "cluster CA certificate: {} (SHA-256 {})",
+                url.clone() + dcos_auth::CA_CERT_PATH,
+                tls.ca_fingerprint_sha256
+            );
+            println!("dcosd master listening on {url}");
+            let _ = std::io::stdout().flush();
+            dcos_auth::tls::serve_tls_with_shutdown(listener, app, config, shutdown_signal())
+                .await
+                .context("serving HTTPS")?;
+        }
+        None => {
+            println!("dcosd master listening on {url}");
+            let _ = std::io::stdout().flush();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?;
+        }
+    }
     Ok(())
+}
+
+/// Shows the bootstrap admin's password once: on stdout, or (with
+/// `--bootstrap-password-file`) in that file only. Never in the log (stderr).
+fn announce_bootstrap_password(pw: &str, file: Option<&std::path::Path>) {
+    if let Some(f) = file {
+        match write_private(f, &format!("{pw}\n")) {
+            Ok(()) => {
+                println!(
+                    "created user 'admin'; its password is in {} (mode 0600)",
+                    f.display()
+                );
+                return;
+            }
+            Err(e) => tracing::error!(
+                "cannot write the bootstrap password to {}: {e}; printing it on stdout instead",
+                f.display()
+            ),
+        }
+    }
+    println!("created user 'admin' with password {pw} (shown only this once)");
+}
+
+/// The TLS material for `--tls` (generated into <data-dir>/tls) or `--tls-cert/--tls-key`.
+fn tls_material(
+    args: &MasterArgs,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<Option<dcos_auth::tls::TlsMaterial>> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return dcos_auth::tls::load_given(cert, key, args.tls_ca.as_deref())
+            .map(Some)
+            .context("loading --tls-cert/--tls-key");
+    }
+    if !args.tls {
+        return Ok(None);
+    }
+    let mut names = args.tls_names.clone();
+    if !addr.ip().is_unspecified() {
+        names.push(addr.ip().to_string());
+    }
+    let dir = args.data_dir.join("tls");
+    dcos_auth::tls::ensure_ca_and_cert(&dir, &names)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "creating the cluster CA and server certificate in {}",
+                dir.display()
+            )
+        })
 }
 
 async fn shutdown_signal() {
