@@ -64,6 +64,9 @@ const MARATHON: &[(&str, &str)] = &[
     ("POST", "/v2/tasks/delete"),
     ("GET", "/v2/deployments"),
     ("DELETE", "/v2/deployments/d1"),
+    ("GET", "/v2/groups"),
+    ("POST", "/v2/groups"),
+    ("GET", "/v2/groups/sec"),
     ("GET", "/v2/queue"),
     ("DELETE", "/v2/queue/sec/app/delay"),
 ];
@@ -343,6 +346,34 @@ fn the_dcos_cli_login_flow_answers_with_dcos_field_names() {
         "{v}"
     );
     assert!(v.get("token").is_none());
+
+    // Repeated failures are slowed down: 429 with Retry-After, even for the right password.
+    let mut throttled = None;
+    for _ in 0..10 {
+        let r = plain
+            .post(c.url("/acs/api/v1/auth/login"))
+            .json(&json!({"uid": "admin", "password": "still-wrong"}))
+            .send()
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            throttled = Some(r);
+            break;
+        }
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let r = throttled.expect("failed logins are throttled");
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+    let r = plain
+        .post(c.url("/acs/api/v1/auth/login"))
+        .json(&json!({"uid": "admin", "password": pw}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429, "blocked while throttled");
 }
 
 #[test]
