@@ -304,3 +304,104 @@ fn a_deployment_continues_across_a_master_restart_and_lost_tasks_are_replaced() 
         },
     );
 }
+
+#[test]
+fn an_unhealthy_task_is_replaced() {
+    let c = Cluster::start(1, &[]);
+    let flag = tempfile::tempdir().expect("temp dir");
+    let fail = flag.path().join("fail");
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/checked", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16,
+                "healthChecks": [{"protocol": "COMMAND",
+                                  "command": {"value": format!("test ! -f {}", fail.display())},
+                                  "gracePeriodSeconds": 0, "intervalSeconds": 1,
+                                  "timeoutSeconds": 1, "maxConsecutiveFailures": 2,
+                                  "delaySeconds": 0}]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let first = wait_until(Duration::from_secs(30), "a healthy task", || {
+        let a = app_doc(&c, "/checked");
+        let t = a["tasks"].as_array()?.first()?.clone();
+        (a["tasksHealthy"] == 1 && t["healthCheckResults"][0]["alive"] == true)
+            .then(|| t["id"].as_str().map(str::to_string))
+            .flatten()
+    });
+    std::fs::write(&fail, "").expect("write the fail flag");
+    wait_until(
+        Duration::from_secs(30),
+        "the unhealthy task to be killed",
+        || {
+            let a = app_doc(&c, "/checked");
+            let ids = running_ids(&a);
+            (!ids.contains(&first)).then_some(())
+        },
+    );
+    std::fs::remove_file(&fail).expect("remove the fail flag");
+    wait_until(Duration::from_secs(30), "a healthy replacement", || {
+        let a = app_doc(&c, "/checked");
+        let ids = running_ids(&a);
+        (a["tasksHealthy"] == 1 && ids.len() == 1 && !ids.contains(&first)).then_some(())
+    });
+}
+
+#[test]
+fn groups_create_scale_and_delete_app_trees() {
+    let c = Cluster::start(1, &[]);
+    let (s, v) = c.post_json(
+        &format!("{M}/groups"),
+        &json!({"id": "/shop", "apps": [
+            {"id": "db", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16},
+            {"id": "web", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "dependencies": ["db"]}
+        ]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert!(v["deploymentId"].is_string(), "{v}");
+    // the same group again -> 409
+    let (s, v) = c.post_json(&format!("{M}/groups"), &json!({"id": "/shop"}));
+    assert_eq!(s, 409, "{v}");
+    wait_stable(&c, "/shop/db", 1);
+    wait_stable(&c, "/shop/web", 1);
+    let (s, g) = c.get(&format!("{M}/groups/shop"));
+    assert_eq!(s, 200, "{g}");
+    let ids: Vec<&str> = g["apps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["/shop/db", "/shop/web"]);
+    assert_eq!(
+        g["apps"][1]["dependencies"].as_array().map(Vec::len),
+        Some(1),
+        "{g}"
+    );
+    // scaleBy doubles every app of the group
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/groups/shop"),
+        &json!({"scaleBy": 2}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_stable(&c, "/shop/db", 2);
+    wait_stable(&c, "/shop/web", 2);
+    // a cycle is refused
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/groups/shop"),
+        &json!({"apps": [
+            {"id": "a", "cmd": "sleep 1", "dependencies": ["b"]},
+            {"id": "b", "cmd": "sleep 1", "dependencies": ["a"]}]})
+        .to_string(),
+    );
+    assert_eq!(s, 422, "{v}");
+    // delete the group: its apps and tasks go
+    let (s, v) = c.send("DELETE", &format!("{M}/groups/shop"), "");
+    assert_eq!(s, 200, "{v}");
+    wait_until(Duration::from_secs(30), "the group's tasks to end", || {
+        let (_, v) = c.get(&format!("{M}/tasks"));
+        (v["tasks"] == json!([])).then_some(())
+    });
+    let (s, _) = c.get(&format!("{M}/groups/shop"));
+    assert_eq!(s, 404);
+}

@@ -44,6 +44,17 @@ pub fn router(s: S) -> Router<Arc<Master>> {
                 &format!("{p}/v2/deployments/{{id}}"),
                 axum::routing::delete(delete_deployment),
             )
+            .route(
+                &format!("{p}/v2/groups"),
+                get(super::groups::get_root)
+                    .post(super::groups::create_root)
+                    .put(super::groups::update_root)
+                    .delete(super::groups::delete_root),
+            )
+            .route(
+                &format!("{p}/v2/groups/{{*rest}}"),
+                any(super::groups::group_route),
+            )
             .route(&format!("{p}/v2/queue"), get(queue))
             .route(
                 &format!("{p}/v2/queue/{{*rest}}"),
@@ -64,35 +75,38 @@ pub fn unavailable(msg: String) -> Router<Arc<Master>> {
         .route("/service/marathon/{*rest}", any(h))
 }
 
-fn reply(status: StatusCode, body: Value) -> Response {
+pub(super) fn reply(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn msg(status: StatusCode, m: impl Into<String>) -> Response {
+pub(super) fn msg(status: StatusCode, m: impl Into<String>) -> Response {
     reply(status, json!({ "message": m.into() }))
 }
 
-fn flag(q: &[(String, String)], name: &str) -> Option<bool> {
+pub(super) fn flag(q: &[(String, String)], name: &str) -> Option<bool> {
     q.iter()
         .rev()
         .find(|(k, _)| k == name)
         .map(|(_, v)| matches!(v.to_ascii_lowercase().as_str(), "" | "true" | "1" | "yes"))
 }
 
-fn params<'a>(q: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+pub(super) fn params<'a>(
+    q: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     q.iter()
         .filter(move |(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter()
         .rev()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, Response> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Value, Response> {
     serde_json::from_slice(body).map_err(|e| {
         reply(
             StatusCode::BAD_REQUEST,
@@ -101,7 +115,7 @@ fn parse_body(body: &Bytes) -> Result<Value, Response> {
     })
 }
 
-fn store_err(e: impl std::fmt::Display) -> Response {
+pub(super) fn store_err(e: impl std::fmt::Display) -> Response {
     msg(
         StatusCode::INTERNAL_SERVER_ERROR,
         format!("storing the change failed: {e}"),
@@ -110,13 +124,13 @@ fn store_err(e: impl std::fmt::Display) -> Response {
 
 // ---- live task data ----
 
-struct Live {
+pub(super) struct Live {
     by_app: BTreeMap<PathId, Vec<TaskRecord>>,
     hosts: HashMap<String, String>,
 }
 
 impl Live {
-    fn load(s: &Scheduler) -> Live {
+    pub(super) fn load(s: &Scheduler) -> Live {
         let tasks = s.master.tasks_of(FRAMEWORK_ID);
         let hosts = s
             .master
@@ -177,7 +191,7 @@ impl Live {
         }
     }
 
-    fn app_view(&self, st: &State, app: &AppDefinition, embed: &Embed) -> Value {
+    pub(super) fn app_view(&self, st: &State, app: &AppDefinition, embed: &Embed) -> Value {
         let tasks = self.by_app.get(&app.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut counts = AppCounts::default();
         for t in tasks {
@@ -219,7 +233,7 @@ impl Live {
 
 // ---- deploying ----
 
-enum Stamp {
+pub(super) enum Stamp {
     /// New or changed definitions get a new version.
     Versions,
     /// The target carries its versions already (restart).
@@ -228,7 +242,7 @@ enum Stamp {
 
 /// Plans and commits the change of the root group to `target`; returns (deployment id,
 /// version).
-fn deploy(
+pub(super) fn deploy(
     s: &Scheduler,
     st: &mut State,
     mut target: Group,
@@ -284,6 +298,7 @@ fn deploy(
             vec![&dep]
         },
         delete_deployments: conflicts.clone(),
+        groups: Some(super::skeleton(&target)),
     };
     s.store().commit(&change).map_err(store_err)?;
     drop(change);
@@ -314,7 +329,7 @@ fn delete_apps_of(old: &Group, new: &Group) -> Vec<PathId> {
         .collect()
 }
 
-fn deployment_reply(status: StatusCode, id: &str, version: &str) -> Response {
+pub(super) fn deployment_reply(status: StatusCode, id: &str, version: &str) -> Response {
     let mut r = reply(status, responses::deployment_result(id, version));
     if let Ok(v) = HeaderValue::from_str(id) {
         r.headers_mut().insert("Marathon-Deployment-Id", v);

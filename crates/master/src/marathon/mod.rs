@@ -8,6 +8,7 @@
 //! `/service/marathon/v2/...`.
 
 mod api;
+mod groups;
 mod reconcile;
 pub mod store;
 
@@ -101,7 +102,13 @@ impl Scheduler {
                 active: true,
             })
             .map_err(|e| SchedulerError::Register(e.to_string()))?;
-        let mut root = Group::empty_root();
+        let mut root = match store.load_groups()? {
+            Some(v) => Group::from_json(v, &PathId::root()).unwrap_or_else(|e| {
+                tracing::error!("marathon: cannot restore the group tree: {e:?}");
+                Group::empty_root()
+            }),
+            None => Group::empty_root(),
+        };
         for app in store.load_apps()? {
             if let Err(e) = root.put_app(app) {
                 tracing::error!("marathon: cannot restore an app: {e}");
@@ -172,6 +179,21 @@ impl Scheduler {
             }
         });
     }
+}
+
+/// The group tree without its apps (apps are stored one by one).
+pub(crate) fn skeleton(g: &Group) -> String {
+    fn strip(v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("apps".into(), serde_json::Value::Array(vec![]));
+            if let Some(serde_json::Value::Array(gs)) = o.get_mut("groups") {
+                gs.iter_mut().for_each(strip);
+            }
+        }
+    }
+    let mut v = g.to_json();
+    strip(&mut v);
+    v.to_string()
 }
 
 /// Marathon's timestamp for now.

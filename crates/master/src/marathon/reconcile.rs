@@ -279,10 +279,14 @@ impl Scheduler {
                 .flatten()
                 .filter_map(|t| view(t))
                 .collect();
-            let has_hc = !app.health_checks.is_empty();
+            // maxConsecutiveFailures 0 means: report, never kill
+            let kills_unhealthy = app
+                .health_checks
+                .iter()
+                .any(|h| h.max_consecutive_failures > 0);
             let mut alive = 0i64;
             for v in &views {
-                if has_hc && v.phase == TaskPhase::Running && v.healthy == Some(false) {
+                if kills_unhealthy && v.phase == TaskPhase::Running && v.healthy == Some(false) {
                     tracing::info!(task = %v.id, app = %id, "unhealthy_instance_kill_event");
                     kills.push((
                         v.id.clone(),

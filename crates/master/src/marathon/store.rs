@@ -27,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
         id TEXT NOT NULL, version TEXT NOT NULL, record TEXT NOT NULL,
         PRIMARY KEY (id, version));
      CREATE TABLE marathon_deployments (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    // 2: the group tree without its apps (ids, dependencies, versions)
+    "CREATE TABLE marathon_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 pub struct MarathonStore {
@@ -40,6 +42,8 @@ pub struct Change<'a> {
     pub delete_apps: Vec<String>,
     pub put_deployments: Vec<&'a Deployment>,
     pub delete_deployments: Vec<String>,
+    /// The group tree without apps (see [`MarathonStore::load_groups`]).
+    pub groups: Option<String>,
 }
 
 fn json<T: serde::Serialize>(id: &str, v: &T) -> Result<String, MarathonStoreError> {
@@ -104,6 +108,25 @@ impl MarathonStore {
         Ok(out)
     }
 
+    /// The stored group tree without apps, if any.
+    pub fn load_groups(&self) -> Result<Option<serde_json::Value>, MarathonStoreError> {
+        let rec: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM marathon_meta WHERE key = 'groups'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        rec.map(|r| {
+            serde_json::from_str(&r).map_err(|source| MarathonStoreError::Json {
+                id: "groups".into(),
+                source,
+            })
+        })
+        .transpose()
+    }
+
     pub fn versions(&self, id: &str) -> Result<Vec<String>, MarathonStoreError> {
         let mut st = self.conn.prepare(
             "SELECT version FROM marathon_app_versions WHERE id = ?1 ORDER BY version DESC",
@@ -166,6 +189,13 @@ impl MarathonStore {
         }
         for id in &c.delete_deployments {
             tx.execute("DELETE FROM marathon_deployments WHERE id = ?1", [id])?;
+        }
+        if let Some(g) = &c.groups {
+            tx.execute(
+                "INSERT INTO marathon_meta(key, value) VALUES ('groups', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [g],
+            )?;
         }
         tx.commit()?;
         Ok(())

@@ -77,3 +77,34 @@ fn task_request_carries_command_resources_ports_and_marathon_env() {
         Some("2026-01-01T00:00:00.000Z")
     );
 }
+
+#[test]
+fn the_group_tree_survives_without_its_apps_and_apps_refill_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = serde_json::json!({"id": "/shop", "dependencies": ["/base"], "groups": [{"id": "empty"}],
+                                  "apps": [{"id": "web", "cmd": "sleep 1"}]});
+    let g = Group::from_json(body, &PathId::root()).unwrap();
+    let mut root = Group::empty_root();
+    root.put_group(g).unwrap();
+    let web = root.find_app(&PathId::parse("/shop/web")).cloned().unwrap();
+    {
+        let mut s = MarathonStore::open(dir.path()).unwrap();
+        let skel = super::skeleton(&root);
+        assert!(
+            !skel.contains("sleep"),
+            "apps are stored on their own: {skel}"
+        );
+        s.commit(&Change {
+            put_apps: vec![&web],
+            groups: Some(skel),
+            ..Change::default()
+        })
+        .unwrap();
+    }
+    let s = MarathonStore::open(dir.path()).unwrap();
+    let mut back = Group::from_json(s.load_groups().unwrap().unwrap(), &PathId::root()).unwrap();
+    for a in s.load_apps().unwrap() {
+        back.put_app(a).unwrap();
+    }
+    assert_eq!(back.to_json(), root.to_json());
+}
