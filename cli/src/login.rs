@@ -2,7 +2,9 @@
 //! (`GET /acs/api/v1/auth/providers`), choose a `dcos-uid-password` one, get the username and
 //! password (flags, `--password-env`, `--password-file`, or a prompt on a terminal that never
 //! echoes the password), and `POST /acs/api/v1/auth/login {uid, password}` for `{token}`.
-//! The password is never printed, logged or stored.
+//! Service accounts (`--private-key`) use a `dcos-uid-servicekey` provider instead and send
+//! `{uid, token}` with a short-lived login JWT (RS256, `uid` and `exp`) signed by their key.
+//! The password and the key are never printed, logged or stored.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,8 +15,12 @@ use crate::http::{Client, HttpError};
 
 pub const PROVIDERS_PATH: &str = "/acs/api/v1/auth/providers";
 pub const LOGIN_PATH: &str = "/acs/api/v1/auth/login";
-/// The provider type this CLI logs in with.
+/// The provider type users log in with.
 pub const UID_PASSWORD: &str = "dcos-uid-password";
+/// The provider type service accounts log in with.
+pub const UID_SERVICEKEY: &str = "dcos-uid-servicekey";
+/// How long a service account's login JWT is valid.
+const LOGIN_JWT_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -22,10 +28,16 @@ pub enum LoginError {
     Http(#[from] HttpError),
     #[error("the cluster has no login provider `{0}`; `dcos auth list-providers` shows them")]
     UnknownProvider(String),
-    #[error("login provider `{id}` is of type `{kind}`, which this CLI cannot use; choose a `dcos-uid-password` provider with --provider (`dcos auth list-providers` shows them)")]
-    Unsupported { id: String, kind: String },
-    #[error("the cluster offers no `dcos-uid-password` login provider; `dcos auth list-providers` shows what it offers")]
-    NoPasswordProvider,
+    #[error("login provider `{id}` is of type `{kind}`, but this login needs a `{want}` provider; choose one with --provider (`dcos auth list-providers` shows them)")]
+    Unsupported {
+        id: String,
+        kind: String,
+        want: &'static str,
+    },
+    #[error("the cluster offers no `{0}` login provider; `dcos auth list-providers` shows what it offers")]
+    NoProvider(&'static str),
+    #[error("--private-key {path}: {reason}")]
+    PrivateKey { path: String, reason: String },
     #[error("no username given and stdin is not a terminal to ask on: pass --username USER")]
     NoUsername,
     #[error("no password given and stdin is not a terminal to ask on: pass --password-env VAR or --password-file FILE")]
@@ -48,6 +60,8 @@ pub struct LoginOptions {
     pub username: Option<String>,
     pub password_env: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// A service account's RSA private key (PEM).
+    pub private_key: Option<PathBuf>,
     pub provider: Option<String>,
 }
 
@@ -70,32 +84,43 @@ pub fn provider_type(p: &Value) -> String {
         .to_string()
 }
 
-/// Picks the provider: the one named, else `dcos-users`, else the first `dcos-uid-password`.
-fn choose(providers: &Map<String, Value>, wanted: Option<&str>) -> Result<String, LoginError> {
+/// Picks a provider of type `want`: the one named, else DC/OS's default (`dcos-users` or
+/// `dcos-services`), else the first of that type.
+fn choose(
+    providers: &Map<String, Value>,
+    wanted: Option<&str>,
+    want: &'static str,
+) -> Result<String, LoginError> {
     if let Some(id) = wanted {
         let p = providers
             .get(id)
             .ok_or_else(|| LoginError::UnknownProvider(id.to_string()))?;
         let kind = provider_type(p);
-        if kind != UID_PASSWORD {
+        if kind != want {
             return Err(LoginError::Unsupported {
                 id: id.to_string(),
                 kind,
+                want,
             });
         }
         return Ok(id.to_string());
     }
+    let default = if want == UID_PASSWORD {
+        "dcos-users"
+    } else {
+        "dcos-services"
+    };
     if providers
-        .get("dcos-users")
-        .is_some_and(|p| provider_type(p) == UID_PASSWORD)
+        .get(default)
+        .is_some_and(|p| provider_type(p) == want)
     {
-        return Ok("dcos-users".into());
+        return Ok(default.into());
     }
     providers
         .iter()
-        .find(|(_, p)| provider_type(p) == UID_PASSWORD)
+        .find(|(_, p)| provider_type(p) == want)
         .map(|(id, _)| id.clone())
-        .ok_or(LoginError::NoPasswordProvider)
+        .ok_or(LoginError::NoProvider(want))
 }
 
 fn interactive() -> bool {
@@ -156,11 +181,20 @@ pub fn login(client: &Client, opts: &LoginOptions) -> Result<Option<String>, Log
     let Some(providers) = providers(client)? else {
         return Ok(None);
     };
-    choose(&providers, opts.provider.as_deref())?;
+    let want = if opts.private_key.is_some() {
+        UID_SERVICEKEY
+    } else {
+        UID_PASSWORD
+    };
+    choose(&providers, opts.provider.as_deref(), want)?;
     let uid = username(opts)?;
-    let pw = password(opts, &uid)?;
-    let body = json!({ "uid": uid, "password": pw });
-    drop(pw);
+    let body = match &opts.private_key {
+        Some(key) => json!({ "uid": uid, "token": login_jwt(key, &uid)? }),
+        None => {
+            let pw = password(opts, &uid)?;
+            json!({ "uid": uid, "password": pw })
+        }
+    };
     let answer = match client.post_json(LOGIN_PATH, &body) {
         Ok(v) => v,
         Err(HttpError::Unauthorized { message, .. }) => return Err(LoginError::Refused(message)),
@@ -172,6 +206,28 @@ pub fn login(client: &Client, opts: &LoginOptions) -> Result<Option<String>, Log
         .filter(|t| !t.is_empty())
         .map(|t| Some(t.to_string()))
         .ok_or(LoginError::NoToken)
+}
+
+/// A service account's login JWT: RS256 over `{uid, exp}`, signed with its private key.
+fn login_jwt(key: &std::path::Path, uid: &str) -> Result<String, LoginError> {
+    let err = |reason: String| LoginError::PrivateKey {
+        path: key.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(key).map_err(|e| err(e.to_string()))?;
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+        .map_err(|_| err("not an RSA private key in PEM form".into()))?;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + LOGIN_JWT_SECS;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &json!({ "uid": uid, "exp": exp }),
+        &key,
+    )
+    .map_err(|e| err(e.to_string()))
 }
 
 #[cfg(test)]

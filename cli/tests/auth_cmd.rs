@@ -377,3 +377,73 @@ fn https_setup_pins_the_cluster_ca() {
     let e = env3.fails(&a);
     assert!(e.contains("no PEM certificate"), "{e}");
 }
+
+#[test]
+fn a_service_account_logs_in_with_its_private_key() {
+    let c = AuthCluster::start(false);
+    let env = Env::new();
+    env.ok(&[
+        "cluster",
+        "setup",
+        &c.url,
+        "--username",
+        "admin",
+        "--password-file",
+        &c.password_file(),
+    ]);
+    // Create the service account with the admin's token.
+    let (private, public) = dcos_auth::tokens::generate_rsa_pem(2048).unwrap();
+    let admin = env.ok(&["config", "show", "core.dcos_acs_token"]);
+    let r = reqwest::blocking::Client::new()
+        .put(format!("{}/acs/api/v1/users/svc-1", c.url))
+        .header("Authorization", format!("token={}", admin.trim()))
+        .json(&json!({"description": "a service", "public_key": public}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{:?}", r.text());
+    let key = c.tmp.path().join("svc.pem");
+    std::fs::write(&key, &private).unwrap();
+    let key_s = key.display().to_string();
+
+    let out = env.ok(&[
+        "auth",
+        "login",
+        "--username",
+        "svc-1",
+        "--private-key",
+        &key_s,
+    ]);
+    assert!(out.contains("Login successful!"), "{out}");
+    let token = env.ok(&["config", "show", "core.dcos_acs_token"]);
+    assert_ne!(
+        token.trim(),
+        admin.trim(),
+        "a new token for the service account"
+    );
+    env.ok(&["node", "list", "--json"]);
+
+    // Another key is refused; a file that is no key is named.
+    let (other, _) = dcos_auth::tokens::generate_rsa_pem(2048).unwrap();
+    let bad = c.tmp.path().join("other.pem");
+    std::fs::write(&bad, other).unwrap();
+    let e = env.fails(&[
+        "auth",
+        "login",
+        "--username",
+        "svc-1",
+        "--private-key",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(e.contains("login refused"), "{e}");
+    let junk = c.tmp.path().join("junk.pem");
+    std::fs::write(&junk, "not a key").unwrap();
+    let e = env.fails(&[
+        "auth",
+        "login",
+        "--username",
+        "svc-1",
+        "--private-key",
+        junk.to_str().unwrap(),
+    ]);
+    assert!(e.contains("not an RSA private key"), "{e}");
+}

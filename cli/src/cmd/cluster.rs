@@ -48,6 +48,9 @@ pub struct LoginArgs {
     /// File whose first line is the password.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Log in as a service account (--username) with this RSA private key (PEM).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password_env", "password_file"])]
+    pub private_key: Option<PathBuf>,
     /// The login provider to use (default: the cluster's dcos-uid-password provider).
     #[arg(long, value_name = "ID")]
     pub provider: Option<String>,
@@ -59,6 +62,7 @@ impl LoginArgs {
             username: self.username,
             password_env: self.password_env,
             password_file: self.password_file,
+            private_key: self.private_key,
             provider: self.provider,
         }
     }

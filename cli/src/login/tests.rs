@@ -10,22 +10,34 @@ fn providers() -> Map<String, Value> {
 }
 
 #[test]
-fn the_password_provider_is_chosen_unless_one_is_named() {
+fn the_provider_of_the_login_type_is_chosen_unless_one_is_named() {
     let p = providers();
-    assert_eq!(choose(&p, None).unwrap(), "dcos-users");
-    assert_eq!(choose(&p, Some("dcos-users")).unwrap(), "dcos-users");
-    let e = choose(&p, Some("oidc")).unwrap_err().to_string();
+    assert_eq!(choose(&p, None, UID_PASSWORD).unwrap(), "dcos-users");
+    assert_eq!(
+        choose(&p, Some("dcos-users"), UID_PASSWORD).unwrap(),
+        "dcos-users"
+    );
+    assert_eq!(choose(&p, None, UID_SERVICEKEY).unwrap(), "dcos-services");
+    let e = choose(&p, Some("oidc"), UID_PASSWORD)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("oidc-implicit-flow") && e.contains("--provider"),
         "{e}"
     );
-    let e = choose(&p, Some("nope")).unwrap_err().to_string();
+    let e = choose(&p, Some("dcos-users"), UID_SERVICEKEY)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("dcos-uid-servicekey"), "{e}");
+    let e = choose(&p, Some("nope"), UID_PASSWORD)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no login provider `nope`"), "{e}");
     let mut only_keys = p.clone();
     only_keys.remove("dcos-users");
     assert!(matches!(
-        choose(&only_keys, None),
-        Err(LoginError::NoPasswordProvider)
+        choose(&only_keys, None, UID_PASSWORD),
+        Err(LoginError::NoProvider(UID_PASSWORD))
     ));
 }
 
