@@ -405,3 +405,65 @@ fn groups_create_scale_and_delete_app_trees() {
     let (s, _) = c.get(&format!("{M}/groups/shop"));
     assert_eq!(s, 404);
 }
+
+#[test]
+fn the_event_stream_reports_deployments_and_task_updates() {
+    use std::io::{BufRead, BufReader};
+    let c = Cluster::start(1, &[]);
+    let resp = c
+        .http
+        .get(c.url(&format!(
+            "{M}/events?event_type=deployment_success&event_type=status_update_event"
+        )))
+        .header("Accept", "text/event-stream")
+        .send()
+        .expect("GET /v2/events");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(resp).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/evented", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let dep = v["deployments"][0]["id"]
+        .as_str()
+        .expect("deployment id")
+        .to_string();
+    let (mut running, mut success) = (false, false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(running && success) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no events (running={running}, success={success})"));
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        let ev: Value = serde_json::from_str(data).expect("event JSON");
+        match ev["eventType"].as_str() {
+            Some("status_update_event") => {
+                assert_eq!(ev["appId"], "/evented", "{ev}");
+                running |= ev["taskStatus"] == "TASK_RUNNING";
+            }
+            Some("deployment_success") => {
+                assert_eq!(ev["id"], dep.as_str(), "{ev}");
+                success = true;
+            }
+            other => panic!("an event not asked for: {other:?}: {ev}"),
+        }
+    }
+}

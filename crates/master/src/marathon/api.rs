@@ -55,6 +55,7 @@ pub fn router(s: S) -> Router<Arc<Master>> {
                 &format!("{p}/v2/groups/{{*rest}}"),
                 any(super::groups::group_route),
             )
+            .route(&format!("{p}/v2/events"), get(super::events::stream))
             .route(&format!("{p}/v2/queue"), get(queue))
             .route(
                 &format!("{p}/v2/queue/{{*rest}}"),
@@ -313,6 +314,34 @@ pub(super) fn deploy(
     for id in dep.plan.target_apps.keys() {
         st.delays.remove(id);
     }
+    if !dep.plan.is_empty() {
+        let pj = dep.plan.to_event_json(&st.root, &target);
+        s.emit(dcos_marathon::events::deployment_info(
+            &version, &pj, &dep.plan, 1,
+        ));
+    }
+    for d in &conflicts {
+        let pj = json!({"id": d});
+        s.emit(dcos_marathon::events::deployment_failed(
+            &version,
+            &pj,
+            d,
+            "cancelled by a forced deployment",
+        ));
+    }
+    for (id, a) in target.transitive_apps() {
+        if dep.plan.target_apps.contains_key(&id) {
+            s.emit(dcos_marathon::events::api_post_event(
+                &version,
+                "",
+                &format!("/v2/apps{id}"),
+                a,
+            ));
+        }
+    }
+    s.emit(dcos_marathon::events::group_change_success(
+        &version, "/", &version,
+    ));
     st.root = target;
     if !dep.plan.is_empty() {
         st.deployments.push(dep);

@@ -8,6 +8,7 @@
 //! `/service/marathon/v2/...`.
 
 mod api;
+mod events;
 mod groups;
 mod reconcile;
 pub mod store;
@@ -57,6 +58,8 @@ pub struct Scheduler {
     state: Mutex<State>,
     store: Mutex<MarathonStore>,
     wake: tokio::sync::Notify,
+    /// `/v2/events` subscribers.
+    events: tokio::sync::broadcast::Sender<serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,15 +139,19 @@ impl Scheduler {
             }),
             store: Mutex::new(store),
             wake: tokio::sync::Notify::new(),
+            events: tokio::sync::broadcast::channel(4096).0,
         });
         // Task events wake the loop.
         let weak = Arc::downgrade(&s);
         if tokio::runtime::Handle::try_current().is_ok() {
             let mut rx = rx;
             tokio::spawn(async move {
-                while rx.recv().await.is_some() {
+                while let Some(ev) = rx.recv().await {
                     match weak.upgrade() {
-                        Some(s) => s.wake.notify_one(),
+                        Some(s) => {
+                            s.publish_task_event(&ev);
+                            s.wake.notify_one()
+                        }
                         None => return,
                     }
                 }
@@ -159,6 +166,72 @@ impl Scheduler {
 
     pub(crate) fn store(&self) -> MutexGuard<'_, MarathonStore> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends an event to the `/v2/events` subscribers.
+    pub fn emit(&self, event: serde_json::Value) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event);
+        }
+    }
+
+    pub(crate) fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<serde_json::Value> {
+        self.events.subscribe()
+    }
+
+    /// `status_update_event` (and `health_status_changed_event`) for a task change.
+    fn publish_task_event(&self, ev: &crate::frameworks::FrameworkEvent) {
+        use dcos_marathon::events;
+        let crate::frameworks::FrameworkEvent::Update {
+            task_id,
+            agent_id,
+            state,
+            message,
+            healthy,
+            ..
+        } = ev
+        else {
+            return;
+        };
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let (ports, host, version, app_id) = {
+            let core = self.master.core();
+            let t = core.task(task_id);
+            let ports: Vec<u32> = t
+                .map(|t| t.resources.ports.iter().map(|p| u32::from(*p)).collect())
+                .unwrap_or_default();
+            let version = t
+                .and_then(|t| t.launch.labels.get(VERSION_LABEL).cloned())
+                .unwrap_or_default();
+            let app_id = t.map(|t| t.group.clone()).unwrap_or_default();
+            let host = core
+                .agent(agent_id)
+                .map(|a| a.rec.hostname.clone())
+                .unwrap_or_default();
+            (ports, host, version, app_id)
+        };
+        let ts = now_ts();
+        self.emit(events::status_update_event(
+            &ts,
+            &events::StatusUpdate {
+                slave_id: agent_id,
+                task_id,
+                task_status: state.as_str(),
+                message: message.as_deref().unwrap_or(""),
+                app_id: &app_id,
+                host: &host,
+                ip_addresses: &[],
+                ports: &ports,
+                version: &version,
+            },
+        ));
+        if let Some(alive) = healthy {
+            self.emit(events::health_status_changed(
+                &ts, &app_id, task_id, &version, *alive,
+            ));
+        }
     }
 
     /// Asks the loop to run now.

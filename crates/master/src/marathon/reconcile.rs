@@ -13,7 +13,7 @@ use dcos_marathon::path::PathId;
 use dcos_marathon::plan::{drive_action, ActionInput};
 use dcos_marathon::rolling::{TaskPhase, TaskView};
 use dcos_marathon::task::{timestamp, TaskFailure};
-use dcos_marathon::taskenv;
+use dcos_marathon::{events, taskenv};
 use dcos_schemas::agent::CommandInfo;
 use dcos_schemas::task::TaskState;
 use serde_json::Value;
@@ -260,8 +260,21 @@ impl Scheduler {
             if let Err(e) = self.store().commit(&change) {
                 tracing::error!("marathon: saving deployment progress: {e}");
             } else {
-                for id in &finished {
-                    tracing::info!(deployment = %id, "deployment_success");
+                let ts = now_ts();
+                for d in st.deployments.iter() {
+                    let pj = d.plan.to_event_json(&st.root, &st.root);
+                    if finished.contains(&d.plan.id) {
+                        tracing::info!(deployment = %d.plan.id, "deployment_success");
+                        self.emit(events::deployment_step_event(
+                            &ts, &pj, &d.plan, d.step, true,
+                        ));
+                        self.emit(events::deployment_success(&ts, &pj, &d.plan.id));
+                    } else if advanced.contains(&d.plan.id) {
+                        self.emit(events::deployment_step_event(
+                            &ts, &pj, &d.plan, d.step, true,
+                        ));
+                        self.emit(events::deployment_info(&ts, &pj, &d.plan, d.step + 1));
+                    }
                 }
                 st.deployments.retain(|d| !finished.contains(&d.plan.id));
                 self.wake();
@@ -288,6 +301,29 @@ impl Scheduler {
             for v in &views {
                 if kills_unhealthy && v.phase == TaskPhase::Running && v.healthy == Some(false) {
                     tracing::info!(task = %v.id, app = %id, "unhealthy_instance_kill_event");
+                    if let Some(t) = live.get(&id).into_iter().flatten().find(|t| t.id == v.id) {
+                        let version = t
+                            .launch
+                            .labels
+                            .get(VERSION_LABEL)
+                            .cloned()
+                            .unwrap_or_default();
+                        let host = self
+                            .master
+                            .core()
+                            .agent(&t.agent_id)
+                            .map(|a| a.rec.hostname.clone())
+                            .unwrap_or_default();
+                        self.emit(events::unhealthy_instance_kill(
+                            &now_ts(),
+                            &id.to_string(),
+                            &v.id,
+                            &version,
+                            "health checks failed",
+                            &host,
+                            &t.agent_id,
+                        ));
+                    }
                     kills.push((
                         v.id.clone(),
                         app.task_kill_grace_period_seconds.map(|s| s as f64),
