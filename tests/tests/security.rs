@@ -602,3 +602,49 @@ fn tls_with_the_pinned_ca_works_and_a_wrong_ca_is_refused() {
     let r = Client::new().get(format!("{http_url}/ping")).send();
     assert!(r.map(|r| r.status().as_u16() != 200).unwrap_or(true));
 }
+
+#[test]
+fn given_certificates_are_served_and_their_ca_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("given");
+    let m = dcos_auth::tls::ensure_ca_and_cert(&tls, &[]).unwrap();
+    let arg = |f: &str| tls.join(f).display().to_string();
+    let master = MasterProc::start(
+        &dir.path().join("m"),
+        "127.0.0.1:0",
+        &[
+            "--tls-cert".to_string(),
+            arg("server.crt"),
+            "--tls-key".to_string(),
+            arg("server.key"),
+            "--tls-ca".to_string(),
+            arg("ca.crt"),
+        ],
+    );
+    assert!(master.url.starts_with("https://"), "{}", master.url);
+    let pinned = dcos_e2e::client_for(Some(&tls.join("ca.crt")), None);
+    let r = pinned
+        .get(format!("{}/ca/dcos-ca.crt", master.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().unwrap().trim(), m.ca_pem.trim());
+    let token = dcos_e2e::login_with(
+        &pinned,
+        &master.url,
+        "admin",
+        master.admin_password.as_deref().unwrap(),
+    )
+    .expect("login over https");
+    let r = pinned
+        .get(format!("{}/mesos/master/state-summary", master.url))
+        .header("Authorization", format!("token={token}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The system roots do not know this CA.
+    assert!(Client::new()
+        .get(format!("{}/ping", master.url))
+        .send()
+        .is_err());
+}

@@ -210,9 +210,10 @@ fn tls_material(
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<Option<dcos_auth::tls::TlsMaterial>> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        // TlsError names the file and the cause; no second copy of the cause from a chain.
         return dcos_auth::tls::load_given(cert, key, args.tls_ca.as_deref())
             .map(Some)
-            .context("loading --tls-cert/--tls-key");
+            .map_err(|e| anyhow::anyhow!("--tls-cert/--tls-key/--tls-ca: {e}"));
     }
     if !args.tls {
         return Ok(None);
