@@ -447,3 +447,90 @@ fn a_service_account_logs_in_with_its_private_key() {
     ]);
     assert!(e.contains("not an RSA private key"), "{e}");
 }
+
+/// Kills the process (the pty's `script` and the CLI in it) when the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `buf` holds `needle` (or panics after 20 s with what it holds).
+fn wait_for(buf: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = String::from_utf8_lossy(&buf.lock().unwrap()).into_owned();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} in the terminal output: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// On a terminal (a pty from util-linux `script`), setup asks for the username and the
+/// password, and the password is not echoed.
+#[test]
+fn on_a_terminal_setup_prompts_and_never_echoes_the_password() {
+    use std::io::{Read, Write};
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let c = AuthCluster::start(false);
+    let env = Env::new();
+    let cmdline = format!("{} cluster setup {}", env!("CARGO_BIN_EXE_dcos"), c.url);
+    let mut child = KillOnDrop(
+        std::process::Command::new("script")
+            .args(["-qec", &cmdline, "/dev/null"])
+            .env("DCOS_DIR", env.dcos_dir())
+            .env("TERM", "xterm")
+            .env_remove("DCOS_URL")
+            .env_remove("DCOS_ACS_TOKEN")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.0.stdout.take().unwrap();
+    let o2 = out.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            o2.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut stdin = child.0.stdin.take().unwrap();
+    wait_for(&out, "Username");
+    stdin.write_all(b"admin\r").unwrap();
+    wait_for(&out, "password");
+    stdin
+        .write_all(format!("{}\r", c.password).as_bytes())
+        .unwrap();
+    wait_for(&out, "is set up and attached");
+    drop(stdin);
+    let _ = child.0.wait();
+    let _ = reader.join();
+    let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    assert!(text.contains("Login successful!"), "{text}");
+    assert!(
+        !text.contains(&c.password),
+        "the password was echoed: {text}"
+    );
+    assert!(toml_of(&env).contains("dcos_acs_token"));
+}
