@@ -478,18 +478,46 @@ fn wait_for(buf: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>, needle: &str) {
 /// password, and the password is not echoed.
 #[test]
 fn on_a_terminal_setup_prompts_and_never_echoes_the_password() {
-    use std::io::{Read, Write};
+    use std::io::Write;
+    let c = AuthCluster::start(false);
+    let env = Env::new();
+    let Some((mut child, out)) = in_pty(&env, &format!("cluster setup {}", c.url)) else {
+        return;
+    };
+    let mut stdin = child.0.stdin.take().unwrap();
+    wait_for(&out, "Username");
+    stdin.write_all(b"admin\r").unwrap();
+    wait_for(&out, "password");
+    stdin
+        .write_all(format!("{}\r", c.password).as_bytes())
+        .unwrap();
+    wait_for(&out, "is set up and attached");
+    drop(stdin);
+    let _ = child.0.wait();
+    let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    assert!(text.contains("Login successful!"), "{text}");
+    assert!(
+        !text.contains(&c.password),
+        "the password was echoed: {text}"
+    );
+    assert!(toml_of(&env).contains("dcos_acs_token"));
+}
+
+/// Runs `dcos ARGS` in a pty (util-linux `script`); returns the child and its growing output.
+fn in_pty(
+    env: &Env,
+    args: &str,
+) -> Option<(KillOnDrop, std::sync::Arc<std::sync::Mutex<Vec<u8>>>)> {
+    use std::io::Read;
     if std::process::Command::new("script")
         .arg("--version")
         .output()
         .is_err()
     {
         eprintln!("skipped: util-linux `script` is not installed");
-        return;
+        return None;
     }
-    let c = AuthCluster::start(false);
-    let env = Env::new();
-    let cmdline = format!("{} cluster setup {}", env!("CARGO_BIN_EXE_dcos"), c.url);
+    let cmdline = format!("{} {args}", env!("CARGO_BIN_EXE_dcos"));
     let mut child = KillOnDrop(
         std::process::Command::new("script")
             .args(["-qec", &cmdline, "/dev/null"])
@@ -506,7 +534,7 @@ fn on_a_terminal_setup_prompts_and_never_echoes_the_password() {
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut stdout = child.0.stdout.take().unwrap();
     let o2 = out.clone();
-    let reader = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = stdout.read(&mut buf) {
             if n == 0 {
@@ -515,22 +543,41 @@ fn on_a_terminal_setup_prompts_and_never_echoes_the_password() {
             o2.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
+    Some((child, out))
+}
+
+/// On a terminal, a downloaded CA is shown by its fingerprint and pinned only when confirmed.
+#[test]
+fn on_a_terminal_the_downloaded_ca_is_confirmed_by_its_fingerprint() {
+    use std::io::Write;
+    let c = AuthCluster::start(true);
+    let fp = c.ca_fingerprint.clone().unwrap();
+    let env = Env::new();
+    let args = format!(
+        "cluster setup {} --username admin --password-file {}",
+        c.url,
+        c.password_file()
+    );
+    // Declined: nothing is written.
+    let Some((mut child, out)) = in_pty(&env, &args) else {
+        return;
+    };
+    wait_for(&out, "Trust this CA certificate?");
+    assert!(String::from_utf8_lossy(&out.lock().unwrap()).contains(&fp));
+    child.0.stdin.take().unwrap().write_all(b"n").unwrap();
+    wait_for(&out, "was not trusted");
+    let _ = child.0.wait();
+    assert!(!cluster_dir(&env).exists());
+    // Confirmed: pinned and logged in.
+    let Some((mut child, out)) = in_pty(&env, &args) else {
+        return;
+    };
+    wait_for(&out, "Trust this CA certificate?");
     let mut stdin = child.0.stdin.take().unwrap();
-    wait_for(&out, "Username");
-    stdin.write_all(b"admin\r").unwrap();
-    wait_for(&out, "password");
-    stdin
-        .write_all(format!("{}\r", c.password).as_bytes())
-        .unwrap();
+    stdin.write_all(b"y").unwrap();
     wait_for(&out, "is set up and attached");
     drop(stdin);
     let _ = child.0.wait();
-    let _ = reader.join();
-    let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
-    assert!(text.contains("Login successful!"), "{text}");
-    assert!(
-        !text.contains(&c.password),
-        "the password was echoed: {text}"
-    );
-    assert!(toml_of(&env).contains("dcos_acs_token"));
+    assert!(cluster_dir(&env).join("dcos_ca.crt").is_file());
+    env.ok(&["node", "list", "--json"]);
 }
