@@ -126,38 +126,82 @@ pub(super) fn store_err(e: impl std::fmt::Display) -> Response {
 // ---- live task data ----
 
 pub(super) struct Live {
-    by_app: BTreeMap<PathId, Vec<TaskRecord>>,
+    by_app: BTreeMap<PathId, Vec<LiveTask>>,
     hosts: HashMap<String, String>,
+}
+
+/// What the API shows of a live task (taken under the master's lock without copying the
+/// task's launch spec and history).
+#[derive(Clone)]
+pub(super) struct LiveTask {
+    id: String,
+    app: PathId,
+    agent_id: String,
+    state: TaskState,
+    healthy: Option<bool>,
+    /// When the latest health report arrived (seconds).
+    health_at: Option<f64>,
+    ports: Vec<u32>,
+    created: f64,
+    started: Option<f64>,
+    version: String,
+}
+
+impl LiveTask {
+    fn of(t: &TaskRecord) -> LiveTask {
+        LiveTask {
+            id: t.id.clone(),
+            app: task_app(t),
+            agent_id: t.agent_id.clone(),
+            state: t.state,
+            healthy: task_healthy(t),
+            health_at: t
+                .statuses
+                .iter()
+                .rev()
+                .find(|s| s.healthy.is_some())
+                .map(|s| s.timestamp),
+            ports: t.resources.ports.iter().map(|p| u32::from(*p)).collect(),
+            created: t.created,
+            started: started_at(t),
+            version: t
+                .launch
+                .labels
+                .get(VERSION_LABEL)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl Live {
     pub(super) fn load(s: &Scheduler) -> Live {
-        let tasks = s.master.tasks_of(FRAMEWORK_ID);
-        let hosts = s
-            .master
-            .core()
+        let core = s.master.core();
+        let hosts = core
             .agents()
             .map(|a| (a.rec.id.clone(), a.rec.hostname.clone()))
             .collect();
-        let mut by_app: BTreeMap<PathId, Vec<TaskRecord>> = BTreeMap::new();
-        for t in tasks.into_iter().filter(|t| !t.state.is_terminal()) {
-            by_app.entry(task_app(&t)).or_default().push(t);
+        let mut by_app: BTreeMap<PathId, Vec<LiveTask>> = BTreeMap::new();
+        for t in core
+            .tasks()
+            .filter(|t| t.framework_id == FRAMEWORK_ID && !t.state.is_terminal())
+        {
+            let lt = LiveTask::of(t);
+            by_app.entry(lt.app.clone()).or_default().push(lt);
+        }
+        drop(core);
+        for v in by_app.values_mut() {
+            v.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
         }
         Live { by_app, hosts }
     }
 
-    fn task_json(&self, t: &TaskRecord, app: Option<&AppDefinition>) -> TaskJson {
+    fn task_json(&self, t: &LiveTask, app: Option<&AppDefinition>) -> TaskJson {
         let host = self.hosts.get(&t.agent_id).cloned().unwrap_or_default();
         let has_hc = app.is_some_and(|a| !a.health_checks.is_empty());
-        let health_check_results = match (has_hc, task_healthy(t)) {
+        let health_check_results = match (has_hc, t.healthy) {
             (true, Some(alive)) => {
-                let at = t
-                    .statuses
-                    .iter()
-                    .rev()
-                    .find(|s| s.healthy.is_some())
-                    .map(|s| s.timestamp);
-                let ts = at.and_then(|a| timestamp((a * 1000.0) as i64));
+                let ts = t.health_at.and_then(|a| timestamp((a * 1000.0) as i64));
                 vec![HealthCheckResult {
                     alive,
                     consecutive_failures: u32::from(!alive),
@@ -172,23 +216,18 @@ impl Live {
             _ => vec![],
         };
         TaskJson {
-            app_id: task_app(t).to_string(),
+            app_id: t.app.to_string(),
             health_check_results,
             host,
             id: t.id.clone(),
             ip_addresses: vec![],
-            ports: t.resources.ports.iter().map(|p| u32::from(*p)).collect(),
+            ports: t.ports.clone(),
             service_ports: vec![],
             slave_id: t.agent_id.clone(),
             staged_at: timestamp((t.created * 1000.0) as i64).unwrap_or_default(),
-            started_at: started_at(t).and_then(|s| timestamp((s * 1000.0) as i64)),
+            started_at: t.started.and_then(|s| timestamp((s * 1000.0) as i64)),
             state: t.state.as_str().into(),
-            version: t
-                .launch
-                .labels
-                .get(VERSION_LABEL)
-                .cloned()
-                .unwrap_or_default(),
+            version: t.version.clone(),
         }
     }
 
@@ -201,7 +240,7 @@ impl Live {
                 TaskState::Running => counts.running += 1,
                 _ => {}
             }
-            match task_healthy(t) {
+            match t.healthy {
                 Some(true) if !app.health_checks.is_empty() => counts.healthy += 1,
                 Some(false) if !app.health_checks.is_empty() => counts.unhealthy += 1,
                 _ => {}
@@ -666,14 +705,14 @@ fn app_tasks(s: &Scheduler, id: &PathId) -> Response {
 fn kill_tasks(
     s: &Scheduler,
     st: &mut State,
-    victims: Vec<TaskRecord>,
+    victims: Vec<LiveTask>,
     scale: bool,
     force: bool,
 ) -> Result<Option<(String, String)>, Response> {
     if scale {
         let mut per_app: BTreeMap<PathId, Vec<String>> = BTreeMap::new();
         for t in &victims {
-            per_app.entry(task_app(t)).or_default().push(t.id.clone());
+            per_app.entry(t.app.clone()).or_default().push(t.id.clone());
         }
         let mut target = st.root.clone();
         for (id, ids) in &per_app {
@@ -690,7 +729,7 @@ fn kill_tasks(
     for t in &victims {
         let grace = st
             .root
-            .find_app(&task_app(t))
+            .find_app(&t.app)
             .and_then(|a| a.task_kill_grace_period_seconds)
             .map(|g| g as f64);
         if let Err(e) = s.master.kill(&t.id, grace) {
@@ -716,8 +755,8 @@ fn kill_app_tasks(
         return reply(StatusCode::NOT_FOUND, responses::app_not_found(id));
     };
     let host = param(q, "host");
-    let all: Vec<TaskRecord> = live.by_app.get(id).cloned().unwrap_or_default();
-    let victims: Vec<TaskRecord> = all
+    let all: Vec<LiveTask> = live.by_app.get(id).cloned().unwrap_or_default();
+    let victims: Vec<LiveTask> = all
         .into_iter()
         .filter(|t| task.is_none_or(|x| t.id == x))
         .filter(|t| host.is_none_or(|h| live.hosts.get(&t.agent_id).map(String::as_str) == Some(h)))
@@ -779,7 +818,7 @@ async fn delete_tasks(AxState(s): AxState<S>, Query(q): Q, body: Bytes) -> Respo
     let force = flag(&q, "force").unwrap_or(false);
     let live = Live::load(&s);
     let mut st = s.state();
-    let victims: Vec<TaskRecord> = live
+    let victims: Vec<LiveTask> = live
         .by_app
         .values()
         .flatten()

@@ -256,17 +256,17 @@ impl Scheduler {
 
 /// The group tree without its apps (apps are stored one by one).
 pub(crate) fn skeleton(g: &Group) -> String {
-    fn strip(v: &mut serde_json::Value) {
-        if let Some(o) = v.as_object_mut() {
-            o.insert("apps".into(), serde_json::Value::Array(vec![]));
-            if let Some(serde_json::Value::Array(gs)) = o.get_mut("groups") {
-                gs.iter_mut().for_each(strip);
-            }
-        }
+    fn tree(g: &Group) -> serde_json::Value {
+        serde_json::json!({
+            "id": g.id,
+            "apps": [],
+            "groups": g.groups.values().map(tree).collect::<Vec<_>>(),
+            "pods": [],
+            "dependencies": g.dependencies,
+            "version": g.version,
+        })
     }
-    let mut v = g.to_json();
-    strip(&mut v);
-    v.to_string()
+    tree(g).to_string()
 }
 
 /// Marathon's timestamp for now.
