@@ -467,3 +467,57 @@ fn the_event_stream_reports_deployments_and_task_updates() {
         }
     }
 }
+
+#[test]
+fn an_unreachable_task_is_replaced_and_the_extra_one_goes_when_it_returns() {
+    let c = Cluster::start(
+        2,
+        &[
+            "--agent-timeout-secs",
+            "2",
+            "--unreachable-to-lost-secs",
+            "600",
+        ],
+    );
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/solo", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16,
+                "unreachableStrategy": {"inactiveAfterSeconds": 1, "expungeAfterSeconds": 600}}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let a = wait_stable(&c, "/solo", 1);
+    let original = a["tasks"][0]["id"].as_str().expect("task id").to_string();
+    let agent_id = a["tasks"][0]["slaveId"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    let idx = c
+        .agents
+        .iter()
+        .position(|ag| {
+            std::fs::read_to_string(ag.work_dir.join("agent-id"))
+                .is_ok_and(|s| s.trim() == agent_id)
+        })
+        .expect("the task's agent");
+    c.agents[idx].proc.signal(libc::SIGSTOP);
+    let replacement = wait_until(Duration::from_secs(30), "a replacement elsewhere", || {
+        let a = app_doc(&c, "/solo");
+        a["tasks"].as_array()?.iter().find_map(|t| {
+            (t["state"] == "TASK_RUNNING" && t["slaveId"] != agent_id.as_str())
+                .then(|| t["id"].as_str().map(str::to_string))
+                .flatten()
+        })
+    });
+    c.agents[idx].proc.signal(libc::SIGCONT);
+    // the agent returns with the original task: one of the two goes (the youngest)
+    wait_until(Duration::from_secs(30), "back to one task", || {
+        let a = app_doc(&c, "/solo");
+        let ids = running_ids(&a);
+        (ids.len() == 1 && a["tasks"].as_array().map(Vec::len) == Some(1)).then_some(ids)
+    });
+    let ids = running_ids(&app_doc(&c, "/solo"));
+    assert!(
+        ids.contains(&original),
+        "YOUNGEST_FIRST keeps {original}, not {replacement}: {ids:?}"
+    );
+}

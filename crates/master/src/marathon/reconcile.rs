@@ -7,7 +7,7 @@ use super::store::Change;
 use super::{now_ms, now_ts, Scheduler, CONFIG_LABEL, FRAMEWORK_ID, VERSION_LABEL};
 use crate::frameworks::TaskRequest;
 use crate::model::TaskRecord;
-use dcos_marathon::app::AppDefinition;
+use dcos_marathon::app::{AppDefinition, KillSelection, UnreachableStrategy};
 use dcos_marathon::backoff::BackoffPolicy;
 use dcos_marathon::path::PathId;
 use dcos_marathon::plan::{drive_action, ActionInput};
@@ -298,7 +298,43 @@ impl Scheduler {
                 .iter()
                 .any(|h| h.max_consecutive_failures > 0);
             let mut alive = 0i64;
+            let grace = app.task_kill_grace_period_seconds.map(|s| s as f64);
+            let mut healthy_views: Vec<&TaskView> = Vec::new();
             for v in &views {
+                if v.phase == TaskPhase::Unreachable {
+                    // unreachableStrategy: counts while inactiveAfterSeconds runs, is replaced
+                    // after it, and killed (expunged) after expungeAfterSeconds
+                    let since = live
+                        .get(&id)
+                        .into_iter()
+                        .flatten()
+                        .find(|t| t.id == v.id)
+                        .and_then(|t| {
+                            t.statuses
+                                .iter()
+                                .rev()
+                                .find(|s| s.state == TaskState::Unreachable)
+                                .map(|s| s.timestamp)
+                        })
+                        .map(|s| (s * 1000.0) as i64)
+                        .unwrap_or(now);
+                    let gone_for = (now - since) / 1000;
+                    match app.unreachable_strategy {
+                        UnreachableStrategy::Disabled => alive += 1,
+                        UnreachableStrategy::Enabled {
+                            inactive_after_seconds,
+                            expunge_after_seconds,
+                        } => {
+                            if gone_for < inactive_after_seconds {
+                                alive += 1;
+                            }
+                            if gone_for >= expunge_after_seconds.max(inactive_after_seconds) {
+                                kills.push((v.id.clone(), grace));
+                            }
+                        }
+                    }
+                    continue;
+                }
                 if kills_unhealthy && v.phase == TaskPhase::Running && v.healthy == Some(false) {
                     tracing::info!(task = %v.id, app = %id, "unhealthy_instance_kill_event");
                     if let Some(t) = live.get(&id).into_iter().flatten().find(|t| t.id == v.id) {
@@ -330,6 +366,19 @@ impl Scheduler {
                     ));
                 } else {
                     alive += 1;
+                    healthy_views.push(v);
+                }
+            }
+            // more tasks than instances (an unreachable one came back): the extras go, by
+            // killSelection
+            if alive > app.instances && (healthy_views.len() as i64) > app.instances {
+                healthy_views.sort_by_key(|v| v.staged_at);
+                if app.kill_selection == KillSelection::YoungestFirst {
+                    healthy_views.reverse();
+                }
+                let extra = (healthy_views.len() as i64 - app.instances.max(0)) as usize;
+                for v in healthy_views.into_iter().take(extra) {
+                    kills.push((v.id.clone(), grace));
                 }
             }
             if alive < app.instances {
