@@ -521,3 +521,80 @@ fn an_unreachable_task_is_replaced_and_the_extra_one_goes_when_it_returns() {
         "YOUNGEST_FIRST keeps {original}, not {replacement}: {ids:?}"
     );
 }
+
+#[test]
+fn versions_and_deployments_roll_back() {
+    let c = Cluster::start(1, &[]);
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/rb", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let first_version = v["version"].as_str().expect("version").to_string();
+    wait_stable(&c, "/rb", 1);
+    // several apps in one PATCH /v2/apps
+    let (s, v) = c.send(
+        "PATCH",
+        &format!("{M}/apps"),
+        &json!([{"id": "/rb", "cmd": "sleep 2000"}]).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_until(Duration::from_secs(30), "the new command to run", || {
+        let a = wait_stable(&c, "/rb", 1);
+        (a["cmd"] == "sleep 2000" && a["tasks"][0]["version"] == a["version"]).then_some(())
+    });
+    // back to the first version
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/apps/rb"),
+        &json!({"version": first_version}).to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_until(Duration::from_secs(30), "the rollback", || {
+        let a = wait_stable(&c, "/rb", 1);
+        (a["cmd"] == "sleep 1000" && a["tasks"][0]["version"] == a["version"]).then_some(())
+    });
+    let (s, v) = c.send(
+        "PUT",
+        &format!("{M}/apps/rb"),
+        &json!({"version": "2000-01-01T00:00:00.000Z"}).to_string(),
+    );
+    assert_eq!(s, 404, "{v}");
+
+    // a deployment that cannot finish (one rack, three UNIQUE tasks) is rolled back: the app it
+    // created goes away again
+    let (s, v) = c.post_json(
+        &format!("{M}/apps"),
+        &json!({"id": "/stuck", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 3,
+                "constraints": [["rack", "UNIQUE"]]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let dep = v["deployments"][0]["id"]
+        .as_str()
+        .expect("deployment")
+        .to_string();
+    wait_until(Duration::from_secs(30), "one task of /stuck", || {
+        (app_doc(&c, "/stuck")["tasksRunning"] == 1).then_some(())
+    });
+    let (s, q) = c.get(&format!("{M}/queue"));
+    assert_eq!(s, 200);
+    assert!(
+        q["queue"].as_array().is_some_and(|q| q
+            .iter()
+            .any(|e| e["app"]["id"] == "/stuck" && e["count"] == 2)),
+        "two launches wait in the queue: {q}"
+    );
+    let (s, v) = c.send("DELETE", &format!("{M}/deployments/{dep}"), "");
+    assert_eq!(s, 200, "{v}");
+    wait_until(
+        Duration::from_secs(30),
+        "the rollback to remove /stuck",
+        || {
+            let (s, _) = c.get(&format!("{M}/apps/stuck"));
+            let (_, d) = c.get(&format!("{M}/deployments"));
+            (s == 404 && d == json!([])).then_some(())
+        },
+    );
+    let (s, v) = c.send("DELETE", &format!("{M}/deployments/{dep}"), "");
+    assert_eq!(s, 404, "{v}");
+}

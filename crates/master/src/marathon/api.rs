@@ -35,7 +35,13 @@ pub fn router(s: S) -> Router<Arc<Master>> {
             .route(&format!("{p}/ping"), get(|| async { "pong" }))
             .route(&format!("{p}/v2/info"), get(info))
             .route(&format!("{p}/v2/leader"), get(leader))
-            .route(&format!("{p}/v2/apps"), get(list_apps).post(create_app))
+            .route(
+                &format!("{p}/v2/apps"),
+                get(list_apps)
+                    .post(create_app)
+                    .put(update_apps)
+                    .patch(update_apps),
+            )
             .route(&format!("{p}/v2/apps/{{*rest}}"), any(app_route))
             .route(&format!("{p}/v2/tasks"), get(list_tasks))
             .route(&format!("{p}/v2/tasks/delete"), post(delete_tasks))
@@ -520,6 +526,68 @@ async fn create_app(AxState(s): AxState<S>, Query(q): Q, body: Bytes) -> Respons
         }
     }
     r
+}
+
+/// `PUT|PATCH /v2/apps`: several app updates (each with its `id`) in one deployment.
+async fn update_apps(AxState(s): AxState<S>, method: Method, Query(q): Q, body: Bytes) -> Response {
+    let value = match parse_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Value::Array(items) = value else {
+        return reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            responses::not_valid(&[Violation::new("/", "expected an array of app updates")]),
+        );
+    };
+    let partial = method == Method::PATCH || flag(&q, "partialUpdate").unwrap_or(true);
+    let force = flag(&q, "force").unwrap_or(false);
+    let mut st = s.state();
+    let mut target = st.root.clone();
+    for (i, item) in items.into_iter().enumerate() {
+        let Some(raw) = item.get("id").and_then(Value::as_str) else {
+            return reply(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                responses::not_valid(&[Violation::new(
+                    &format!("/({i})/id"),
+                    "an app update needs its id",
+                )]),
+            );
+        };
+        let id = PathId::parse(raw).canonical(&PathId::root());
+        let current = target.find_app(&id).cloned();
+        let new = match apply_update(current.as_ref(), &id, item, partial) {
+            Ok(AppUpdate::Change(a)) => *a,
+            Ok(AppUpdate::Rollback { version }) => {
+                match s.store().version(&id.to_string(), &version) {
+                    Ok(Some(a)) => a,
+                    Ok(None) => {
+                        return reply(
+                            StatusCode::NOT_FOUND,
+                            responses::version_not_found(&id, &version),
+                        )
+                    }
+                    Err(e) => return store_err(e),
+                }
+            }
+            Err(e) => {
+                let mut v = e.to_violation();
+                v.path = format!("/({i}){}", v.path);
+                return reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&[v]));
+            }
+        };
+        let v = validate_app(&new);
+        if !v.is_empty() {
+            return reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&v));
+        }
+        if let Err(e) = target.put_app(new) {
+            return msg(StatusCode::CONFLICT, e.to_string());
+        }
+    }
+    match deploy(&s, &mut st, target, Stamp::Versions, force, BTreeMap::new()) {
+        Ok((d, v)) => deployment_reply(StatusCode::OK, &d, &v),
+        Err(r) => r,
+    }
 }
 
 /// `/v2/apps/{id}[/restart|/tasks[/{taskId}]|/versions[/{v}]]`.
