@@ -131,6 +131,31 @@ pub(super) fn store_err(e: impl std::fmt::Display) -> Response {
 
 // ---- live task data ----
 
+/// What reads need of the scheduler's state, taken in one short lock: the root group (shared,
+/// not copied), deployment ids per app and the last failures.
+pub(super) struct Snap {
+    pub(super) root: Arc<Group>,
+    deployments: BTreeMap<PathId, Vec<String>>,
+    last_failure: HashMap<PathId, dcos_marathon::task::TaskFailure>,
+}
+
+impl Snap {
+    pub(super) fn take(s: &Scheduler) -> Snap {
+        let st = s.state();
+        let mut deployments: BTreeMap<PathId, Vec<String>> = BTreeMap::new();
+        for d in &st.deployments {
+            for id in d.plan.affected_app_ids() {
+                deployments.entry(id).or_default().push(d.plan.id.clone());
+            }
+        }
+        Snap {
+            root: st.root.clone(),
+            deployments,
+            last_failure: st.last_failure.clone(),
+        }
+    }
+}
+
 pub(super) struct Live {
     by_app: BTreeMap<PathId, Vec<LiveTask>>,
     hosts: HashMap<String, String>,
@@ -237,7 +262,7 @@ impl Live {
         }
     }
 
-    pub(super) fn app_view(&self, st: &State, app: &AppDefinition, embed: &Embed) -> Value {
+    pub(super) fn app_view(&self, st: &Snap, app: &AppDefinition, embed: &Embed) -> Value {
         let tasks = self.by_app.get(&app.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut counts = AppCounts::default();
         for t in tasks {
@@ -257,19 +282,18 @@ impl Live {
         } else {
             vec![]
         };
-        let deployment_ids: Vec<String> = st
+        let deployment_ids: &[String] = st
             .deployments
-            .iter()
-            .filter(|d| d.plan.affected_app_ids().contains(&app.id))
-            .map(|d| d.plan.id.clone())
-            .collect();
+            .get(&app.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         app_json(
             app,
             embed,
             &AppLive {
                 counts,
                 tasks: &tj,
-                deployment_ids: &deployment_ids,
+                deployment_ids,
                 last_task_failure: st.last_failure.get(&app.id),
                 readiness_check_results: &[],
             },
@@ -310,11 +334,11 @@ pub(super) fn deploy(
     let id = uuid::Uuid::new_v4().to_string();
     let p = plan(&st.root, &target, &id, &version, &to_kill)
         .map_err(|e| msg(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let running: Vec<_> = st.deployments.iter().map(|d| d.plan.clone()).collect();
-    let conflicts: Vec<String> = p
-        .conflicting(&running)
+    let conflicts: Vec<String> = st
+        .deployments
         .iter()
-        .map(|d| d.id.clone())
+        .filter(|d| d.plan.id != p.id && p.conflicts_with(&d.plan))
+        .map(|d| d.plan.id.clone())
         .collect();
     if !conflicts.is_empty() && !force {
         return Err(reply(
@@ -359,16 +383,35 @@ pub(super) fn deploy(
     for id in dep.plan.target_apps.keys() {
         st.delays.remove(id);
     }
+    if s.has_listeners() {
+        emit_deploy_events(s, &st.root, &target, &dep, &conflicts, &version);
+    }
+    st.root = Arc::new(target);
     if !dep.plan.is_empty() {
-        let pj = dep.plan.to_event_json(&st.root, &target);
+        st.deployments.push(dep);
+    }
+    s.wake();
+    Ok((id, version))
+}
+
+fn emit_deploy_events(
+    s: &Scheduler,
+    root: &Group,
+    target: &Group,
+    dep: &Deployment,
+    conflicts: &[String],
+    version: &str,
+) {
+    if !dep.plan.is_empty() {
+        let pj = dep.plan.to_event_json(root, target);
         s.emit(dcos_marathon::events::deployment_info(
-            &version, &pj, &dep.plan, 1,
+            version, &pj, &dep.plan, 1,
         ));
     }
-    for d in &conflicts {
-        let pj = json!({"id": d});
+    for d in conflicts {
+        let pj = json!({ "id": d });
         s.emit(dcos_marathon::events::deployment_failed(
-            &version,
+            version,
             &pj,
             d,
             "cancelled by a forced deployment",
@@ -377,7 +420,7 @@ pub(super) fn deploy(
     for (id, a) in target.transitive_apps() {
         if dep.plan.target_apps.contains_key(&id) {
             s.emit(dcos_marathon::events::api_post_event(
-                &version,
+                version,
                 "",
                 &format!("/v2/apps{id}"),
                 a,
@@ -385,14 +428,8 @@ pub(super) fn deploy(
         }
     }
     s.emit(dcos_marathon::events::group_change_success(
-        &version, "/", &version,
+        version, "/", version,
     ));
-    st.root = target;
-    if !dep.plan.is_empty() {
-        st.deployments.push(dep);
-    }
-    s.wake();
-    Ok((id, version))
 }
 
 fn delete_apps_of(old: &Group, new: &Group) -> Vec<PathId> {
@@ -459,7 +496,7 @@ async fn list_apps(AxState(s): AxState<S>, Query(q): Q) -> Response {
         Embed::list_default()
     };
     let live = Live::load(&s);
-    let st = s.state();
+    let st = Snap::take(&s);
     let apps: Vec<Value> = st
         .root
         .transitive_apps()
@@ -493,7 +530,7 @@ async fn create_app(AxState(s): AxState<S>, Query(q): Q, body: Bytes) -> Respons
     if st.root.find_app(&app.id).is_some() {
         return reply(StatusCode::CONFLICT, responses::app_exists(&app.id));
     }
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     let id = app.id.clone();
     if let Err(e) = target.put_app(app) {
         return msg(StatusCode::CONFLICT, e.to_string());
@@ -543,7 +580,7 @@ async fn update_apps(AxState(s): AxState<S>, method: Method, Query(q): Q, body: 
     let partial = method == Method::PATCH || flag(&q, "partialUpdate").unwrap_or(true);
     let force = flag(&q, "force").unwrap_or(false);
     let mut st = s.state();
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     for (i, item) in items.into_iter().enumerate() {
         let Some(raw) = item.get("id").and_then(Value::as_str) else {
             return reply(
@@ -651,7 +688,7 @@ fn get_app(s: &Scheduler, id: &PathId, q: &[(String, String)]) -> Response {
         Embed::single_app()
     };
     let live = Live::load(s);
-    let st = s.state();
+    let st = Snap::take(s);
     match st.root.find_app(id) {
         Some(app) => reply(
             StatusCode::OK,
@@ -702,7 +739,7 @@ fn update_app(
         return reply(StatusCode::UNPROCESSABLE_ENTITY, responses::not_valid(&v));
     }
     let created = current.is_none();
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     if let Err(e) = target.put_app(new) {
         return msg(StatusCode::CONFLICT, e.to_string());
     }
@@ -726,7 +763,7 @@ fn delete_app(s: &Scheduler, id: &PathId, q: &[(String, String)]) -> Response {
     if st.root.find_app(id).is_none() {
         return reply(StatusCode::NOT_FOUND, responses::app_not_found(id));
     }
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     if let Err(e) = target.remove_app(id) {
         return msg(StatusCode::NOT_FOUND, e.to_string());
     }
@@ -742,7 +779,7 @@ fn restart_app(s: &Scheduler, id: &PathId, q: &[(String, String)]) -> Response {
     let Some(app) = st.root.find_app(id).cloned() else {
         return reply(StatusCode::NOT_FOUND, responses::app_not_found(id));
     };
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     if let Err(e) = target.put_app(app.restarted(&now_ts())) {
         return msg(StatusCode::CONFLICT, e.to_string());
     }
@@ -782,7 +819,7 @@ fn kill_tasks(
         for t in &victims {
             per_app.entry(t.app.clone()).or_default().push(t.id.clone());
         }
-        let mut target = st.root.clone();
+        let mut target = (*st.root).clone();
         for (id, ids) in &per_app {
             if let Some(app) = target.find_app(id).cloned() {
                 let mut a = app;

@@ -1,8 +1,8 @@
 //! `/v2/groups`: read, create, update (replace, `scaleBy`), delete group trees. Changes go
 //! through the same planning and deployment path as apps.
 
-use super::api::{deploy, deployment_reply, msg, parse_body, reply, Live, Stamp};
-use super::{Scheduler, State};
+use super::api::{deploy, deployment_reply, msg, parse_body, reply, Live, Snap, Stamp};
+use super::Scheduler;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::{Method, StatusCode};
@@ -23,7 +23,7 @@ fn force(q: &[(String, String)]) -> bool {
 }
 
 /// A group as the API shows it: apps with counts and deployments, subgroups recursively.
-fn group_json(live: &Live, st: &State, g: &Group) -> Value {
+fn group_json(live: &Live, st: &Snap, g: &Group) -> Value {
     let embed = Embed::list_default();
     json!({
         "id": g.id,
@@ -37,7 +37,7 @@ fn group_json(live: &Live, st: &State, g: &Group) -> Value {
 
 fn get(s: &Scheduler, id: &PathId) -> Response {
     let live = Live::load(s);
-    let st = s.state();
+    let st = Snap::take(s);
     match st.root.find_group(id) {
         Some(g) => reply(StatusCode::OK, group_json(&live, &st, g)),
         None => reply(StatusCode::NOT_FOUND, responses::group_not_found(id)),
@@ -68,7 +68,7 @@ fn create(s: &Scheduler, id: &PathId, q: &[(String, String)], body: &Bytes) -> R
     } else if st.root.find_app(&g.id).is_some() {
         return reply(StatusCode::CONFLICT, responses::app_exists(&g.id));
     }
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     if let Err(e) = target.put_group(g) {
         return msg(StatusCode::CONFLICT, e.to_string());
     }
@@ -101,7 +101,7 @@ fn update(s: &Scheduler, id: &PathId, q: &[(String, String)], body: &Bytes) -> R
             )
         }
     };
-    let mut target = st.root.clone();
+    let mut target = (*st.root).clone();
     match upd {
         GroupUpdate::ScaleBy(f) => {
             let Some(mut g) = current else {
@@ -142,7 +142,7 @@ fn delete(s: &Scheduler, id: &PathId, q: &[(String, String)]) -> Response {
     let target = if id.is_root() {
         Group::empty_root()
     } else {
-        let mut t = st.root.clone();
+        let mut t = (*st.root).clone();
         if let Err(e) = t.remove_group(id) {
             return msg(StatusCode::NOT_FOUND, e.to_string());
         }

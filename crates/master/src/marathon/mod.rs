@@ -43,7 +43,8 @@ pub struct Deployment {
 /// What the app scheduler keeps in memory.
 #[derive(Default)]
 pub struct State {
-    pub root: Group,
+    /// Shared with readers (replaced, never changed in place).
+    pub root: Arc<Group>,
     pub deployments: Vec<Deployment>,
     pub delays: HashMap<PathId, LaunchDelay>,
     /// Terminal tasks already accounted for (backoff counts each failure once).
@@ -132,7 +133,7 @@ impl Scheduler {
         let s = Arc::new(Scheduler {
             master: master.clone(),
             state: Mutex::new(State {
-                root,
+                root: Arc::new(root),
                 deployments,
                 seen_terminal,
                 ..State::default()
@@ -173,6 +174,11 @@ impl Scheduler {
         if self.events.receiver_count() > 0 {
             let _ = self.events.send(event);
         }
+    }
+
+    /// True when someone listens on `/v2/events` (events are only built then).
+    pub fn has_listeners(&self) -> bool {
+        self.events.receiver_count() > 0
     }
 
     pub(crate) fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<serde_json::Value> {

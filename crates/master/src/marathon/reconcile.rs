@@ -125,8 +125,8 @@ impl Scheduler {
     pub fn reconcile(&self) {
         let now = now_ms();
         let tasks = self.master.tasks_of(FRAMEWORK_ID);
-        let mut st = self.state();
-        let st = &mut *st;
+        let mut guard = self.state();
+        let st = &mut *guard;
 
         // 1. failures feed the launch backoff
         for t in tasks.iter().filter(|t| t.state.is_terminal()) {
@@ -260,11 +260,13 @@ impl Scheduler {
             if let Err(e) = self.store().commit(&change) {
                 tracing::error!("marathon: saving deployment progress: {e}");
             } else {
+                for id in &finished {
+                    tracing::info!(deployment = %id, "deployment_success");
+                }
                 let ts = now_ts();
-                for d in st.deployments.iter() {
+                for d in st.deployments.iter().filter(|_| self.has_listeners()) {
                     let pj = d.plan.to_event_json(&st.root, &st.root);
                     if finished.contains(&d.plan.id) {
-                        tracing::info!(deployment = %d.plan.id, "deployment_success");
                         self.emit(events::deployment_step_event(
                             &ts, &pj, &d.plan, d.step, true,
                         ));
@@ -389,15 +391,36 @@ impl Scheduler {
             }
         }
 
-        // 4. act
+        // tasks of apps that no longer exist (and no deployment stops) are killed
+        for (id, ts) in &live {
+            if st.root.find_app(id).is_none() && !in_deployment.contains(id) {
+                for t in ts.iter().filter(|t| !t.kill_requested) {
+                    kills.push((t.id.clone(), None));
+                }
+            }
+        }
+
+        // 4. act, without holding the scheduler's lock (API reads go on meanwhile)
+        let since: BTreeMap<PathId, String> = st
+            .queue
+            .iter()
+            .map(|(k, (_, s))| (k.clone(), s.clone()))
+            .collect();
+        let launches: Vec<(AppDefinition, u32, bool)> = launches
+            .into_iter()
+            .map(|(app, n)| {
+                let delayed = st.delays.get(&app.id).is_some_and(|d| !d.may_launch(now));
+                (app, n, delayed)
+            })
+            .collect();
+        drop(guard);
         for (task, grace) in kills {
             if let Err(e) = self.master.kill(&task, grace) {
                 tracing::warn!(task = %task, "marathon: kill: {e}");
             }
         }
         let mut queue = BTreeMap::new();
-        for (app, n) in launches {
-            let delayed = st.delays.get(&app.id).is_some_and(|d| !d.may_launch(now));
+        for (app, n, delayed) in launches {
             let mut unlaunched = n;
             if !delayed {
                 let reqs: Vec<TaskRequest> = (0..n).map(|_| task_request(&app)).collect();
@@ -416,14 +439,10 @@ impl Scheduler {
                 }
             }
             if unlaunched > 0 {
-                let since = st
-                    .queue
-                    .get(&app.id)
-                    .map(|(_, s)| s.clone())
-                    .unwrap_or_else(now_ts);
+                let since = since.get(&app.id).cloned().unwrap_or_else(now_ts);
                 queue.insert(app.id.clone(), (unlaunched, since));
             }
         }
-        st.queue = queue;
+        self.state().queue = queue;
     }
 }
