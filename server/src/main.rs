@@ -4,7 +4,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "dcosd", version, about = "dcos-rs control plane: master and agent in one binary")]
+#[command(
+    name = "dcosd",
+    version,
+    about = "dcos-rs control plane: master and agent in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     role: Role,

@@ -97,7 +97,10 @@ impl Proc {
         cmd.stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .env("DCOS_LOG", std::env::var("DCOS_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "DCOS_LOG",
+                std::env::var("DCOS_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("NO_COLOR", "1")
             .process_group(0);
         let child = cmd
@@ -167,7 +170,9 @@ pub fn kill_processes_under(dir: &Path) {
     if needle.len() < 8 {
         return;
     }
-    let Ok(rd) = std::fs::read_dir("/proc") else { return };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return;
+    };
     let me = std::process::id() as i32;
     for e in rd.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
@@ -297,13 +302,17 @@ impl MasterProc {
     }
 
     pub fn join_token(&self) -> String {
-        read_file(&self.data_dir.join("join-token")).trim().to_string()
+        read_file(&self.data_dir.join("join-token"))
+            .trim()
+            .to_string()
     }
 }
 
 /// The password of the master's one-time line `created user 'admin' with password PW ...`.
 pub fn bootstrap_password(stdout: &str) -> Option<String> {
-    let line = stdout.lines().find(|l| l.starts_with("created user 'admin' with password "))?;
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("created user 'admin' with password "))?;
     let pw = line
         .strip_prefix("created user 'admin' with password ")?
         .split_whitespace()
@@ -441,7 +450,11 @@ impl Drop for AgentProc {
 pub fn unique_cgroup_name() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("dcos-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "dcos-e2e-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Removes the cgroup `name` (relative to this process's cgroups) and everything under it, in
@@ -464,9 +477,16 @@ pub fn remove_cgroups(name: &str) {
                 PathBuf::from("/sys/fs/cgroup")
             }
         } else {
-            let first = ctrls.split(',').find(|c| !c.starts_with("name=")).unwrap_or(ctrls);
+            let first = ctrls
+                .split(',')
+                .find(|c| !c.starts_with("name="))
+                .unwrap_or(ctrls);
             let p = PathBuf::from("/sys/fs/cgroup").join(ctrls);
-            if p.is_dir() { p } else { PathBuf::from("/sys/fs/cgroup").join(first) }
+            if p.is_dir() {
+                p
+            } else {
+                PathBuf::from("/sys/fs/cgroup").join(first)
+            }
         };
         let base = if name.starts_with('/') {
             mount.join(name.trim_start_matches('/'))
@@ -566,7 +586,10 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let s = r.status().as_u16();
         let text = r.text().unwrap_or_default();
-        (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Sends `body` (raw text) with the given method and JSON content type.
@@ -581,7 +604,10 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let s = r.status().as_u16();
         let text = r.text().unwrap_or_default();
-        (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -654,7 +680,9 @@ impl Cluster {
                 return last;
             }
             if Instant::now() > deadline {
-                panic!("timed out after {timeout:?} waiting for task {id} to be {state}; last: {last}");
+                panic!(
+                    "timed out after {timeout:?} waiting for task {id} to be {state}; last: {last}"
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -21,11 +21,13 @@ fn sandbox_dir(agent_state: &Value, task_id: &str) -> Option<String> {
             .flatten()
         {
             let has = ex["id"] == task_id
-                || ["tasks", "completed_tasks", "queued_tasks"].iter().any(|k| {
-                    ex[*k]
-                        .as_array()
-                        .is_some_and(|ts| ts.iter().any(|t| t["id"] == task_id))
-                });
+                || ["tasks", "completed_tasks", "queued_tasks"]
+                    .iter()
+                    .any(|k| {
+                        ex[*k]
+                            .as_array()
+                            .is_some_and(|ts| ts.iter().any(|t| t["id"] == task_id))
+                    });
             if has {
                 return ex["directory"].as_str().map(str::to_string);
             }
@@ -67,7 +69,12 @@ fn agents_register_and_a_task_runs_with_a_readable_log() {
         assert_eq!(s["resources"]["mem"], 1024.0, "{s}");
         assert!(s["attributes"]["rack"].is_string(), "{s}");
     }
-    assert_eq!(c.get("/mesos/master/slaves").1["slaves"].as_array().map(|a| a.len()), Some(2));
+    assert_eq!(
+        c.get("/mesos/master/slaves").1["slaves"]
+            .as_array()
+            .map(|a| a.len()),
+        Some(2)
+    );
 
     let t = c.launch(&json!({
         "id": "hello", "cmd": "echo hello-from-task port=$PORT0; sleep 60",
@@ -77,10 +84,15 @@ fn agents_register_and_a_task_runs_with_a_readable_log() {
     let agent = t["agent_id"].as_str().expect("agent id").to_string();
     let port = t["resources"]["ports"][0].as_u64().expect("a port");
     c.wait_task_state("hello", "TASK_RUNNING", LONG);
-    let out = wait_until(LONG, "the task's stdout through /agent/<id>/files/read.json", || {
-        read_task_file(&c, &agent, "hello", "stdout").filter(|s| s.contains("hello-from-task"))
-    });
-    assert!(out.contains(&format!("port={port}")), "PORT0 is the assigned port: {out}");
+    let out = wait_until(
+        LONG,
+        "the task's stdout through /agent/<id>/files/read.json",
+        || read_task_file(&c, &agent, "hello", "stdout").filter(|s| s.contains("hello-from-task")),
+    );
+    assert!(
+        out.contains(&format!("port={port}")),
+        "PORT0 is the assigned port: {out}"
+    );
 
     // state.json shows the task under the dcos-tasks framework with Mesos field names.
     let task = c.state_task("hello").expect("task in state.json");
@@ -111,7 +123,11 @@ fn agents_register_and_a_task_runs_with_a_readable_log() {
         .iter()
         .find(|f| f["id"] == "dcos-tasks")
         .expect("dcos-tasks framework");
-    assert!(fw["completed_tasks"].as_array().unwrap().iter().any(|t| t["id"] == "hello"));
+    assert!(fw["completed_tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == "hello"));
 }
 
 #[test]
@@ -122,7 +138,11 @@ fn a_task_over_its_memory_limit_fails_with_the_memory_reason() {
         "id": "hog", "cmd": "head -c 400000000 /dev/zero | tail", "cpus": 0.1, "mem": 32
     }));
     let t = c.wait_task_state("hog", "TASK_FAILED", LONG);
-    let last = t["statuses"].as_array().and_then(|s| s.last()).cloned().unwrap_or_default();
+    let last = t["statuses"]
+        .as_array()
+        .and_then(|s| s.last())
+        .cloned()
+        .unwrap_or_default();
     let text = format!("{} {}", last["reason"], last["message"]).to_lowercase();
     assert!(
         last["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY" || text.contains("memory"),
@@ -165,10 +185,14 @@ fn master_kill9_and_restart_lose_nothing() {
     assert_eq!(c.task("keep1")["state"], "TASK_RUNNING");
     assert_eq!(c.task("keep2")["state"], "TASK_RUNNING");
     // New work still places around the recovered ports.
-    let t3 = c.launch(&json!({"id": "after", "cmd": "sleep 300", "cpus": 0.1, "mem": 16, "ports": 2}));
+    let t3 =
+        c.launch(&json!({"id": "after", "cmd": "sleep 300", "cpus": 0.1, "mem": 16, "ports": 2}));
     if t3["agent_id"] == before1["agent_id"] {
         for p in t3["resources"]["ports"].as_array().unwrap() {
-            assert!(!before1["resources"]["ports"].as_array().unwrap().contains(p));
+            assert!(!before1["resources"]["ports"]
+                .as_array()
+                .unwrap()
+                .contains(p));
         }
     }
     c.wait_task_state("after", "TASK_RUNNING", LONG);
@@ -192,7 +216,14 @@ fn agent_index(c: &Cluster, agent_id: &str) -> usize {
 fn a_killed_agent_is_detected_and_its_tasks_become_unreachable_then_lost() {
     let mut c = Cluster::start(
         1,
-        &["--agent-timeout-secs", "2", "--unreachable-to-lost-secs", "2", "--heartbeat-interval-ms", "300"],
+        &[
+            "--agent-timeout-secs",
+            "2",
+            "--unreachable-to-lost-secs",
+            "2",
+            "--heartbeat-interval-ms",
+            "300",
+        ],
     );
     c.launch(&json!({"id": "doomed", "cmd": "sleep 300", "cpus": 0.1, "mem": 16}));
     c.wait_task_state("doomed", "TASK_RUNNING", LONG);
@@ -216,14 +247,25 @@ fn a_killed_agent_is_detected_and_its_tasks_become_unreachable_then_lost() {
 fn a_stopped_agent_is_detected_and_reconciled_when_it_returns() {
     let c = Cluster::start(
         2,
-        &["--agent-timeout-secs", "2", "--unreachable-to-lost-secs", "2", "--heartbeat-interval-ms", "300"],
+        &[
+            "--agent-timeout-secs",
+            "2",
+            "--unreachable-to-lost-secs",
+            "2",
+            "--heartbeat-interval-ms",
+            "300",
+        ],
     );
     let t = c.launch(&json!({
         "id": "old", "cmd": "sleep 300", "cpus": 0.1, "mem": 16,
         "constraints": [["rack", "IS", "r0"]]
     }));
     let agent = t["agent_id"].as_str().unwrap().to_string();
-    assert_eq!(agent_index(&c, &agent), 0, "the constraint put it on rack r0");
+    assert_eq!(
+        agent_index(&c, &agent),
+        0,
+        "the constraint put it on rack r0"
+    );
     c.wait_task_state("old", "TASK_RUNNING", LONG);
     c.agents[0].proc.signal(libc::SIGSTOP);
     c.wait_task_state("old", "TASK_UNREACHABLE", Duration::from_secs(15));
@@ -239,41 +281,69 @@ fn a_stopped_agent_is_detected_and_reconciled_when_it_returns() {
     wait_until(LONG, "the returning agent to be active again", || {
         c.active_agents().contains(&agent).then_some(())
     });
-    wait_until(LONG, "the replaced task to be killed on the returning agent", || {
-        let (s, v) = c.get(&format!("/agent/{agent}/v1/tasks"));
-        if s != 200 {
-            return None;
-        }
-        let tasks = v["tasks"].as_array()?;
-        match tasks.iter().find(|t| t["task_id"] == "old") {
-            None => Some(()),
-            Some(t) => {
-                let state = t["state"].as_str().unwrap_or("");
-                matches!(state, "TASK_KILLED" | "TASK_FAILED" | "TASK_FINISHED" | "TASK_LOST")
-                    .then_some(())
+    wait_until(
+        LONG,
+        "the replaced task to be killed on the returning agent",
+        || {
+            let (s, v) = c.get(&format!("/agent/{agent}/v1/tasks"));
+            if s != 200 {
+                return None;
             }
-        }
-    });
-    assert_eq!(c.task("old")["state"], "TASK_LOST", "a terminal state never changes");
+            let tasks = v["tasks"].as_array()?;
+            match tasks.iter().find(|t| t["task_id"] == "old") {
+                None => Some(()),
+                Some(t) => {
+                    let state = t["state"].as_str().unwrap_or("");
+                    matches!(
+                        state,
+                        "TASK_KILLED" | "TASK_FAILED" | "TASK_FINISHED" | "TASK_LOST"
+                    )
+                    .then_some(())
+                }
+            }
+        },
+    );
+    assert_eq!(
+        c.task("old")["state"],
+        "TASK_LOST",
+        "a terminal state never changes"
+    );
     assert_eq!(c.task("new")["state"], "TASK_RUNNING");
 }
 
 #[test]
 fn an_agent_restart_keeps_its_id_and_its_tasks() {
     let mut c = Cluster::start(1, &[]);
-    let t = c.launch(&json!({"id": "survivor", "cmd": "echo alive; sleep 300", "cpus": 0.1, "mem": 16}));
+    let t = c
+        .launch(&json!({"id": "survivor", "cmd": "echo alive; sleep 300", "cpus": 0.1, "mem": 16}));
     let agent = t["agent_id"].as_str().unwrap().to_string();
     c.wait_task_state("survivor", "TASK_RUNNING", LONG);
     c.agents[0].restart();
-    wait_until(LONG, "the restarted agent to register again with the same id", || {
-        let st = c.state();
-        let s = st["slaves"].as_array()?.iter().find(|s| s["id"] == agent.as_str())?.clone();
-        (s["active"] == true && s["reregistered_time"].is_f64()).then_some(())
-    });
-    assert_eq!(c.state()["slaves"].as_array().map(|a| a.len()), Some(1), "no second agent record");
+    wait_until(
+        LONG,
+        "the restarted agent to register again with the same id",
+        || {
+            let st = c.state();
+            let s = st["slaves"]
+                .as_array()?
+                .iter()
+                .find(|s| s["id"] == agent.as_str())?
+                .clone();
+            (s["active"] == true && s["reregistered_time"].is_f64()).then_some(())
+        },
+    );
+    assert_eq!(
+        c.state()["slaves"].as_array().map(|a| a.len()),
+        Some(1),
+        "no second agent record"
+    );
     assert_eq!(c.task("survivor")["state"], "TASK_RUNNING");
     // The recovered task can still be killed through the restarted agent.
-    let (s, v) = c.send("DELETE", "/internal/v1/tasks/survivor?grace_period_secs=1", "");
+    let (s, v) = c.send(
+        "DELETE",
+        "/internal/v1/tasks/survivor?grace_period_secs=1",
+        "",
+    );
     assert_eq!(s, 202, "{v}");
     c.wait_task_state("survivor", "TASK_KILLED", LONG);
 }

@@ -18,25 +18,75 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     let cases: Vec<(&str, &str, String, u16)> = vec![
         ("POST", "/internal/v1/tasks", "{not json".into(), 400),
         ("POST", "/internal/v1/tasks", "[]".into(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": "x", "cpus": "lots"}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": "x", "unknown_field": 1}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": ""}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": "x", "cpus": -1}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"id": "../x", "cmd": "x"}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": "x", "constraints": [["rack", "NOPE"]]}).to_string(), 422),
-        ("POST", "/internal/v1/tasks", json!({"cmd": "sleep 1"}).to_string(), 409),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": "x", "cpus": "lots"}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": "x", "unknown_field": 1}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": ""}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": "x", "cpus": -1}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"id": "../x", "cmd": "x"}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": "x", "constraints": [["rack", "NOPE"]]}).to_string(),
+            422,
+        ),
+        (
+            "POST",
+            "/internal/v1/tasks",
+            json!({"cmd": "sleep 1"}).to_string(),
+            409,
+        ),
         ("GET", "/internal/v1/tasks/nope", String::new(), 404),
         ("DELETE", "/internal/v1/tasks/nope", String::new(), 404),
         ("PUT", "/internal/v1/tasks", "{}".into(), 405),
         ("POST", "/mesos/master/state.json", "{}".into(), 405),
         ("GET", "/agent/nope/state.json", String::new(), 404),
-        ("GET", "/slave/nope/files/read.json?path=/x", String::new(), 404),
-        ("GET", "/mesos/files/read.json?path=/etc/passwd", String::new(), 404),
+        (
+            "GET",
+            "/slave/nope/files/read.json?path=/x",
+            String::new(),
+            404,
+        ),
+        (
+            "GET",
+            "/mesos/files/read.json?path=/etc/passwd",
+            String::new(),
+            404,
+        ),
         ("GET", "/mesos/files/read.json", String::new(), 400),
         ("GET", "/no/such/route", String::new(), 404),
         // Agent protocol without the join token.
         ("POST", "/internal/v1/agents/register", "{}".into(), 401),
-        ("POST", "/internal/v1/agents/x/heartbeat", String::new(), 401),
+        (
+            "POST",
+            "/internal/v1/agents/x/heartbeat",
+            String::new(),
+            401,
+        ),
     ];
     for (method, path, body, want) in cases {
         let what = format!("{method} {path}");
@@ -53,7 +103,10 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         .expect("oversized request");
     assert_eq!(r.status().as_u16(), 413);
     let v: Value = r.json().expect("a JSON error body");
-    assert!(v["message"].as_str().unwrap_or("").contains("larger than"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("larger than"),
+        "{v}"
+    );
     // With the token: unknown agents, malformed and invalid bodies.
     let http = reqwest::blocking::Client::new();
     let call = |path: &str, body: String| -> (u16, Value) {
@@ -67,19 +120,47 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         let s = r.status().as_u16();
         (s, r.json().unwrap_or(Value::Null))
     };
-    assert_err(&c, call("/internal/v1/agents/nope/heartbeat", String::new()), 404, "heartbeat of an unknown agent");
-    assert_err(&c, call("/internal/v1/agents/nope/status", json!({"updates": []}).to_string()), 404, "status of an unknown agent");
-    assert_err(&c, call("/internal/v1/agents/register", "{\"hostname\":".into()), 400, "malformed registration");
+    assert_err(
+        &c,
+        call("/internal/v1/agents/nope/heartbeat", String::new()),
+        404,
+        "heartbeat of an unknown agent",
+    );
+    assert_err(
+        &c,
+        call(
+            "/internal/v1/agents/nope/status",
+            json!({"updates": []}).to_string(),
+        ),
+        404,
+        "status of an unknown agent",
+    );
+    assert_err(
+        &c,
+        call("/internal/v1/agents/register", "{\"hostname\":".into()),
+        400,
+        "malformed registration",
+    );
     let reg = json!({
         "hostname": "h", "endpoint": "ftp://x", "version": "t",
         "resources": {"cpus": 1, "mem": 1, "disk": 0}
     });
-    assert_err(&c, call("/internal/v1/agents/register", reg.to_string()), 422, "bad endpoint");
+    assert_err(
+        &c,
+        call("/internal/v1/agents/register", reg.to_string()),
+        422,
+        "bad endpoint",
+    );
     let reg = json!({
         "hostname": "h", "endpoint": "http://127.0.0.1:9", "version": "t",
         "resources": {"cpus": 1, "mem": 1, "disk": 0, "ports": [{"begin": 10, "end": 5}]}
     });
-    assert_err(&c, call("/internal/v1/agents/register", reg.to_string()), 422, "bad port range");
+    assert_err(
+        &c,
+        call("/internal/v1/agents/register", reg.to_string()),
+        422,
+        "bad port range",
+    );
     let wrong = reqwest::blocking::Client::new()
         .post(c.url("/internal/v1/agents/register"))
         .header("X-Dcos-Join-Token", "wrong")
@@ -105,23 +186,50 @@ fn identity_and_metrics_routes_answer() {
     let r = reqwest::blocking::get(c.url("/ping")).expect("ping");
     assert_eq!(r.text().unwrap(), "pong");
     let v = c.get("/dcos-metadata/dcos-version.json").1;
-    assert!(v["version"].is_string() && v["bootstrap-id"].is_string(), "{v}");
+    assert!(
+        v["version"].is_string() && v["bootstrap-id"].is_string(),
+        "{v}"
+    );
     let m = c.get("/metadata").1;
     assert_eq!(m["PUBLIC_IPV4"], "127.0.0.1");
     assert_eq!(m["CLUSTER_ID"].as_str().map(|s| s.len()), Some(36));
-    let metrics = c.http.get(c.url("/metrics")).send().unwrap().text().unwrap();
-    assert!(metrics.contains("dcos_master_agents{status=\"active\"} 0"), "{metrics}");
+    let metrics = c
+        .http
+        .get(c.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("dcos_master_agents{status=\"active\"} 0"),
+        "{metrics}"
+    );
     let url = std::fs::read_to_string(c.master.data_dir.join("master.url")).unwrap();
     assert_eq!(url.trim(), c.master.url);
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(c.master.data_dir.join("join-token")).unwrap().permissions(),
+        &std::fs::metadata(c.master.data_dir.join("join-token"))
+            .unwrap()
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
-    let log = c.get("/mesos/files/read.json?path=/master/log&offset=0&length=100000").1;
-    assert!(log["data"].as_str().unwrap_or("").contains("master state recovered"), "{log}");
+    let log = c
+        .get("/mesos/files/read.json?path=/master/log&offset=0&length=100000")
+        .1;
+    assert!(
+        log["data"]
+            .as_str()
+            .unwrap_or("")
+            .contains("master state recovered"),
+        "{log}"
+    );
     let size = c.get("/mesos/files/read.json?path=/master/log&offset=-1").1;
     assert!(size["offset"].as_u64().unwrap_or(0) > 0);
-    for p in ["/mesos/master/state", "/master/state.json", "/master/slaves", "/master/state-summary"] {
+    for p in [
+        "/mesos/master/state",
+        "/master/state.json",
+        "/master/slaves",
+        "/master/state-summary",
+    ] {
         assert_eq!(c.get(p).0, 200, "{p}");
     }
 }

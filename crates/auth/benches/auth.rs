@@ -27,7 +27,10 @@ fn main() {
         keygen.push(t.elapsed());
     }
     let (keys, _) = keys.expect("keys");
-    println!("RSA-2048 signing key generation (first start): median {:.0} ms of 3", ms(median(keygen)));
+    println!(
+        "RSA-2048 signing key generation (first start): median {:.0} ms of 3",
+        ms(median(keygen))
+    );
 
     let mut hash = Vec::new();
     let mut verify = Vec::new();
@@ -46,7 +49,11 @@ fn main() {
         ms(median(verify))
     );
 
-    let iss = TokenIssuer::new(keys.clone(), Duration::from_secs(3600), Arc::new(dcos_auth::SystemClock));
+    let iss = TokenIssuer::new(
+        keys.clone(),
+        Duration::from_secs(3600),
+        Arc::new(dcos_auth::SystemClock),
+    );
     let n = 2000;
     let t = Instant::now();
     let mut tokens = Vec::with_capacity(n);
@@ -68,7 +75,11 @@ fn main() {
         tokens[0].len()
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = SqliteAccountStore::open(&dir.path().join("m.sqlite")).expect("store");

@@ -33,8 +33,14 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 fn idle_and_latency(tasks: usize, clients: usize) {
     let c = Cluster::start(2, &[]);
     std::thread::sleep(Duration::from_secs(3));
-    println!("master idle RSS:            {:.1} MiB", rss_mib(c.master.proc.pid()));
-    println!("agent idle RSS:             {:.1} MiB", rss_mib(c.agents[0].proc.pid()));
+    println!(
+        "master idle RSS:            {:.1} MiB",
+        rss_mib(c.master.proc.pid())
+    );
+    println!(
+        "agent idle RSS:             {:.1} MiB",
+        rss_mib(c.agents[0].proc.pid())
+    );
 
     let per = tasks / clients;
     let c = &c;
@@ -61,14 +67,21 @@ fn idle_and_latency(tasks: usize, clients: usize) {
                             std::thread::sleep(Duration::from_millis(2));
                         }
                         out.push(t0.elapsed().as_secs_f64() * 1000.0);
-                        let (st, v) = c.send("DELETE", &format!("/internal/v1/tasks/{id}?grace_period_secs=0"), "");
+                        let (st, v) = c.send(
+                            "DELETE",
+                            &format!("/internal/v1/tasks/{id}?grace_period_secs=0"),
+                            "",
+                        );
                         assert_eq!(st, 202, "{v}");
                     }
                     out
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     lat.sort_by(|a, b| a.total_cmp(b));
     println!(
@@ -78,7 +91,10 @@ fn idle_and_latency(tasks: usize, clients: usize) {
         pct(&lat, 0.99),
         lat.last().copied().unwrap_or(0.0)
     );
-    println!("master RSS after the launches: {:.1} MiB", rss_mib(c.master.proc.pid()));
+    println!(
+        "master RSS after the launches: {:.1} MiB",
+        rss_mib(c.master.proc.pid())
+    );
 }
 
 fn seed_store(dir: &std::path::Path, n: usize) -> Result<(), StoreError> {
@@ -93,7 +109,10 @@ fn seed_store(dir: &std::path::Path, n: usize) -> Result<(), StoreError> {
             mem: 100_000_000.0,
             disk: 0.0,
             gpus: 0.0,
-            ports: vec![PortRange { begin: 1000, end: 60000 }],
+            ports: vec![PortRange {
+                begin: 1000,
+                end: 60000,
+            }],
         },
         attributes: Default::default(),
         version: "bench".into(),
@@ -172,7 +191,10 @@ fn recovery(n: usize, runs: usize) {
     let data = dir.path().join("master");
     let t0 = Instant::now();
     seed_store(&data, n).expect("seeding the store");
-    println!("store seeded with {n} tasks (one transaction) in {:.0} ms", t0.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "store seeded with {n} tasks (one transaction) in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
     let client = reqwest::blocking::Client::new();
     let mut times = Vec::new();
     // Printed on the first start only; every run logs in with it.
@@ -184,7 +206,11 @@ fn recovery(n: usize, runs: usize) {
             admin_password = m.admin_password.clone();
         }
         loop {
-            if client.get(format!("{}/ping", m.url)).send().is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(format!("{}/ping", m.url))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -202,7 +228,10 @@ fn recovery(n: usize, runs: usize) {
             .and_then(|r| r.json())
             .expect("state.json");
         let state_ms = t1.elapsed().as_secs_f64() * 1000.0;
-        let running = st["frameworks"][0]["tasks"].as_array().map(|a| a.len()).unwrap_or(0);
+        let running = st["frameworks"][0]["tasks"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0);
         std::thread::sleep(Duration::from_secs(1));
         println!(
             "  run: serving after {:.0} ms; master RSS {rss_serving:.1} MiB; GET state.json with {running} tasks took {state_ms:.0} ms; RSS after it {:.1} MiB",
@@ -222,14 +251,21 @@ fn main() {
     if std::env::var_os("DCOSD_BIN").is_none() {
         // Prefer the release build next to this bench executable.
         let exe = std::env::current_exe().unwrap_or_default();
-        if let Some(p) = exe.parent().and_then(|d| d.parent()).map(|d| d.join("dcosd")) {
+        if let Some(p) = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .map(|d| d.join("dcosd"))
+        {
             if p.is_file() {
                 std::env::set_var("DCOSD_BIN", p);
             }
         }
     }
     println!("dcosd: {}", dcosd_bin().display());
-    let tasks: usize = std::env::var("BENCH_TASKS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let tasks: usize = std::env::var("BENCH_TASKS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     idle_and_latency(tasks, 4);
     recovery(10_000, 3);
 }

@@ -88,7 +88,9 @@ impl EventBus {
 
     /// Sends a task event to its framework, an agent event to every framework.
     pub fn publish(&self, ev: FrameworkEvent) {
-        let Ok(mut subs) = self.subs.lock() else { return };
+        let Ok(mut subs) = self.subs.lock() else {
+            return;
+        };
         match ev.framework_id().map(str::to_string) {
             Some(fid) => {
                 if let Some(tx) = subs.get(&fid) {

@@ -120,7 +120,12 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}/join-token", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}; pick a free address with --listen", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; pick a free address with --listen",
+                args.listen
+            )
+        })?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let tls = tls_material(&args, addr)?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -71,8 +71,11 @@ impl Master {
     /// restart: every task, its state and status history).
     pub fn tasks_of(&self, framework_id: &str) -> Vec<TaskRecord> {
         let core = self.core();
-        let mut v: Vec<TaskRecord> =
-            core.tasks().filter(|t| t.framework_id == framework_id).cloned().collect();
+        let mut v: Vec<TaskRecord> = core
+            .tasks()
+            .filter(|t| t.framework_id == framework_id)
+            .cloned()
+            .collect();
         v.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
         v
     }
@@ -83,7 +86,11 @@ impl Master {
     }
 
     /// Places and launches a task for a framework; returns it in TASK_STAGING.
-    pub fn launch(self: &Arc<Self>, framework_id: &str, req: TaskRequest) -> Result<TaskRecord, CoreError> {
+    pub fn launch(
+        self: &Arc<Self>,
+        framework_id: &str,
+        req: TaskRequest,
+    ) -> Result<TaskRecord, CoreError> {
         let (rec, effects) = self.core().launch(framework_id, req)?;
         self.run_effects(effects);
         Ok(rec)
@@ -105,7 +112,11 @@ impl Master {
     }
 
     /// Kills a task (SIGTERM, then SIGKILL after the grace period, on the agent).
-    pub fn kill(self: &Arc<Self>, task_id: &str, grace: Option<f64>) -> Result<TaskRecord, CoreError> {
+    pub fn kill(
+        self: &Arc<Self>,
+        task_id: &str,
+        grace: Option<f64>,
+    ) -> Result<TaskRecord, CoreError> {
         let (rec, effects) = self.core().kill(task_id, grace)?;
         self.run_effects(effects);
         Ok(rec)
@@ -116,15 +127,24 @@ impl Master {
         for e in effects {
             match e {
                 Effect::Event(ev) => self.bus.publish(ev),
-                Effect::Launch { agent_id, endpoint, spec } => {
+                Effect::Launch {
+                    agent_id,
+                    endpoint,
+                    spec,
+                } => {
                     let m = self.clone();
                     tokio::spawn(async move { m.send_launch(agent_id, endpoint, *spec).await });
                 }
-                Effect::Kill { agent_id, endpoint, task_id, grace } => {
+                Effect::Kill {
+                    agent_id,
+                    endpoint,
+                    task_id,
+                    grace,
+                } => {
                     let m = self.clone();
-                    tokio::spawn(async move {
-                        m.send_kill(agent_id, endpoint, task_id, grace).await
-                    });
+                    tokio::spawn(
+                        async move { m.send_kill(agent_id, endpoint, task_id, grace).await },
+                    );
                 }
             }
         }
@@ -137,7 +157,11 @@ impl Master {
     async fn send_launch(self: Arc<Self>, agent_id: String, endpoint: String, spec: LaunchTask) {
         let token = self.join_token();
         let url = format!("{endpoint}/v1/launch");
-        if self.core().task(&spec.task_id).is_some_and(|t| t.kill_requested) {
+        if self
+            .core()
+            .task(&spec.task_id)
+            .is_some_and(|t| t.kill_requested)
+        {
             match self.core().killed_before_launch(&spec.task_id) {
                 Ok(effects) => self.run_effects(effects),
                 Err(e) => tracing::error!("recording a kill before launch: {e}"),
@@ -157,7 +181,10 @@ impl Master {
                 Ok(r) if r.status().is_client_error() => {
                     let status = r.status();
                     let body = r.text().await.unwrap_or_default();
-                    let msg = format!("agent {agent_id} refused the launch ({status}): {}", body.trim());
+                    let msg = format!(
+                        "agent {agent_id} refused the launch ({status}): {}",
+                        body.trim()
+                    );
                     tracing::warn!(task = %spec.task_id, "{msg}");
                     match self.core().launch_refused(&spec.task_id, msg) {
                         Ok(effects) => self.run_effects(effects),
@@ -165,20 +192,40 @@ impl Master {
                     }
                     return;
                 }
-                Ok(r) => tracing::warn!(task = %spec.task_id, agent = %agent_id, status = %r.status(), "launch failed, retrying"),
-                Err(e) => tracing::warn!(task = %spec.task_id, agent = %agent_id, "launch failed, retrying: {e}"),
+                Ok(r) => {
+                    tracing::warn!(task = %spec.task_id, agent = %agent_id, status = %r.status(), "launch failed, retrying")
+                }
+                Err(e) => {
+                    tracing::warn!(task = %spec.task_id, agent = %agent_id, "launch failed, retrying: {e}")
+                }
             }
             tokio::time::sleep(Duration::from_millis(300 << attempt)).await;
         }
         tracing::warn!(task = %spec.task_id, agent = %agent_id, "launch not delivered; it is resent when the agent registers again");
     }
 
-    async fn send_kill(self: Arc<Self>, agent_id: String, endpoint: String, task_id: String, grace: Option<f64>) {
+    async fn send_kill(
+        self: Arc<Self>,
+        agent_id: String,
+        endpoint: String,
+        task_id: String,
+        grace: Option<f64>,
+    ) {
         let token = self.join_token();
         let url = format!("{endpoint}/v1/kill");
-        let body = KillTask { task_id: task_id.clone(), grace_period_secs: grace };
+        let body = KillTask {
+            task_id: task_id.clone(),
+            grace_period_secs: grace,
+        };
         for attempt in 0..5u32 {
-            match self.http.post(&url).header(JOIN_TOKEN_HEADER, &token).json(&body).send().await {
+            match self
+                .http
+                .post(&url)
+                .header(JOIN_TOKEN_HEADER, &token)
+                .json(&body)
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => return,
                 Ok(r) if r.status().is_client_error() => {
                     tracing::warn!(task = %task_id, agent = %agent_id, status = %r.status(), "agent refused the kill");
@@ -190,8 +237,12 @@ impl Master {
                     }
                     return;
                 }
-                Ok(r) => tracing::warn!(task = %task_id, agent = %agent_id, status = %r.status(), "kill failed, retrying"),
-                Err(e) => tracing::warn!(task = %task_id, agent = %agent_id, "kill failed, retrying: {e}"),
+                Ok(r) => {
+                    tracing::warn!(task = %task_id, agent = %agent_id, status = %r.status(), "kill failed, retrying")
+                }
+                Err(e) => {
+                    tracing::warn!(task = %task_id, agent = %agent_id, "kill failed, retrying: {e}")
+                }
             }
             tokio::time::sleep(Duration::from_millis(300 << attempt)).await;
         }

@@ -83,7 +83,12 @@ impl Placer {
         let agent = dcos_alloc::Agent {
             id: a.id.clone(),
             hostname: a.hostname.clone(),
-            resources: res(a.resources.cpus, a.resources.mem, a.resources.disk, a.resources.gpus),
+            resources: res(
+                a.resources.cpus,
+                a.resources.mem,
+                a.resources.disk,
+                a.resources.gpus,
+            ),
             ports: a.resources.ports.iter().map(|p| (p.begin, p.end)).collect(),
             attributes: a.attributes.clone(),
             reservations: Default::default(),
@@ -143,7 +148,9 @@ impl Placer {
             constraints,
             accepted_resource_roles: Vec::new(),
         };
-        let decision = place(&mut self.view, std::slice::from_ref(&request)).into_iter().next();
+        let decision = place(&mut self.view, std::slice::from_ref(&request))
+            .into_iter()
+            .next();
         match decision {
             Some(Decision::Placed(p)) => Ok(Placement {
                 agent_id: p.agent_id,
@@ -155,7 +162,9 @@ impl Placer {
                 UnplacedReason::NoAgents { .. } => PlacementError::NoAgents,
                 other => PlacementError::Insufficient(other.message().to_string()),
             }),
-            None => Err(PlacementError::Insufficient("the allocator gave no decision".into())),
+            None => Err(PlacementError::Insufficient(
+                "the allocator gave no decision".into(),
+            )),
         }
     }
 

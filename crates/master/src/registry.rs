@@ -42,9 +42,16 @@ fn validate(req: &RegisterRequest) -> Result<(), CoreError> {
         }
     }
     let r = &req.resources;
-    for (name, v) in [("cpus", r.cpus), ("mem", r.mem), ("disk", r.disk), ("gpus", r.gpus)] {
+    for (name, v) in [
+        ("cpus", r.cpus),
+        ("mem", r.mem),
+        ("disk", r.disk),
+        ("gpus", r.gpus),
+    ] {
         if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
-            return bad(format!("resources.{name} must be a number between 0 and 1e9, got {v}"));
+            return bad(format!(
+                "resources.{name} must be a number between 0 and 1e9, got {v}"
+            ));
         }
     }
     for p in &r.ports {
@@ -93,9 +100,10 @@ impl Core {
         let mut reported = std::collections::HashSet::new();
         for at in &req.tasks {
             reported.insert(at.task_id.clone());
-            let wanted = self.tasks.get(&at.task_id).filter(|t| {
-                t.agent_id == id && !t.state.is_terminal() && !t.kill_requested
-            });
+            let wanted = self
+                .tasks
+                .get(&at.task_id)
+                .filter(|t| t.agent_id == id && !t.state.is_terminal() && !t.kill_requested);
             match wanted {
                 Some(t) if t.state == TaskState::Unreachable && !at.state.is_terminal() => {
                     if let Some(c) = ch.task(&self.tasks, &at.task_id) {
@@ -119,7 +127,9 @@ impl Core {
             .map(|t| t.id.clone())
             .collect();
         for tid in mine {
-            let Some(c) = ch.task(&self.tasks, &tid) else { continue };
+            let Some(c) = ch.task(&self.tasks, &tid) else {
+                continue;
+            };
             if c.rec.kill_requested {
                 c.push_status(master_status(
                     TaskState::Killed,
@@ -206,7 +216,11 @@ impl Core {
             .agents
             .values()
             .filter(|e| e.status == AgentStatus::Unreachable)
-            .filter(|e| e.rec.unreachable_since.is_some_and(|t| wall - t >= lost_after))
+            .filter(|e| {
+                e.rec
+                    .unreachable_since
+                    .is_some_and(|t| wall - t >= lost_after)
+            })
             .map(|e| e.rec.id.clone())
             .collect();
         if newly.is_empty() && lost_agents.is_empty() {
@@ -220,7 +234,11 @@ impl Core {
             .collect();
         for (tid, aid) in ids {
             if newly.contains(&aid) {
-                if self.tasks.get(&tid).is_some_and(|t| t.state == TaskState::Unreachable) {
+                if self
+                    .tasks
+                    .get(&tid)
+                    .is_some_and(|t| t.state == TaskState::Unreachable)
+                {
                     continue;
                 }
                 if let Some(c) = ch.task(&self.tasks, &tid) {
@@ -252,7 +270,9 @@ impl Core {
             }
             self.placer.set_active(&aid, false);
             tracing::warn!(agent = %aid, "agent unreachable: missed heartbeats");
-            effects.push(Effect::Event(FrameworkEvent::AgentUnreachable { agent_id: aid }));
+            effects.push(Effect::Event(FrameworkEvent::AgentUnreachable {
+                agent_id: aid,
+            }));
         }
         Ok(effects)
     }

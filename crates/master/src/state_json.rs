@@ -92,7 +92,13 @@ fn agent_json(core: &Core, e: &AgentEntry) -> Value {
         .filter(|t| t.agent_id == a.id && !t.state.is_terminal())
         .flat_map(|t| t.resources.ports.iter().copied())
         .collect();
-    let used_res = resources_json(used[0], used[1], used[2], used[3], &port_ranges(&used_ports));
+    let used_res = resources_json(
+        used[0],
+        used[1],
+        used[2],
+        used[3],
+        &port_ranges(&used_ports),
+    );
     json!({
         "id": a.id,
         "hostname": a.hostname,
@@ -224,7 +230,10 @@ pub fn state(core: &Core, master_id: &str, url: &str) -> Value {
     let tasks = sorted_tasks(core);
     let count = |s: AgentStatus| core.agents().filter(|e| e.status == s).count();
     let slaves: Vec<Value> = core.agents().map(|e| agent_json(core, e)).collect();
-    let frameworks: Vec<Value> = core.frameworks().map(|f| framework_json(f, &tasks)).collect();
+    let frameworks: Vec<Value> = core
+        .frameworks()
+        .map(|f| framework_json(f, &tasks))
+        .collect();
     let cfg = core.config();
     json!({
         "version": MESOS_VERSION,
@@ -255,8 +264,9 @@ pub fn state(core: &Core, master_id: &str, url: &str) -> Value {
 /// `/master/slaves`: registered agents, and agents recovered from the store that have not
 /// registered again since the master restarted.
 pub fn slaves(core: &Core) -> Value {
-    let (recovered, registered): (Vec<&AgentEntry>, Vec<&AgentEntry>) =
-        core.agents().partition(|e| e.status == AgentStatus::Recovered);
+    let (recovered, registered): (Vec<&AgentEntry>, Vec<&AgentEntry>) = core
+        .agents()
+        .partition(|e| e.status == AgentStatus::Recovered);
     json!({
         "slaves": registered.iter().map(|e| agent_json(core, e)).collect::<Vec<_>>(),
         "recovered_slaves": recovered.iter().map(|e| agent_json(core, e)).collect::<Vec<_>>(),
@@ -290,8 +300,11 @@ pub fn summary(core: &Core, url: &str) -> Value {
         .agents()
         .map(|e| {
             let mut o = agent_json(core, e);
-            let mine: Vec<&TaskRecord> =
-                tasks.iter().copied().filter(|t| t.agent_id == e.rec.id).collect();
+            let mine: Vec<&TaskRecord> = tasks
+                .iter()
+                .copied()
+                .filter(|t| t.agent_id == e.rec.id)
+                .collect();
             counts(&mut o, &mine);
             let mut fids: Vec<&str> = mine.iter().map(|t| t.framework_id.as_str()).collect();
             fids.sort_unstable();
@@ -304,8 +317,11 @@ pub fn summary(core: &Core, url: &str) -> Value {
         .frameworks()
         .map(|f| {
             let full = framework_json(f, &tasks);
-            let mine: Vec<&TaskRecord> =
-                tasks.iter().copied().filter(|t| t.framework_id == f.id).collect();
+            let mine: Vec<&TaskRecord> = tasks
+                .iter()
+                .copied()
+                .filter(|t| t.framework_id == f.id)
+                .collect();
             let mut o = json!({
                 "id": f.id, "name": f.name, "pid": "", "hostname": "",
                 "webui_url": full["webui_url"], "active": f.active, "role": f.role,

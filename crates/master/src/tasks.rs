@@ -33,7 +33,10 @@ fn validate(req: &TaskRequest) -> Result<(), CoreError> {
         }
     }
     if req.ports > MAX_PORTS {
-        return bad(format!("ports must be at most {MAX_PORTS}, got {}", req.ports));
+        return bad(format!(
+            "ports must be at most {MAX_PORTS}, got {}",
+            req.ports
+        ));
     }
     let c = &req.command;
     if c.shell && c.value.as_deref().is_none_or(|v| v.trim().is_empty()) {
@@ -152,8 +155,16 @@ impl Core {
                 "a task with id '{id}' already exists; pick another id or leave it out"
             )));
         }
-        let role = if req.role.is_empty() { "*".to_string() } else { req.role.clone() };
-        let group = if req.group.is_empty() { id.clone() } else { req.group.clone() };
+        let role = if req.role.is_empty() {
+            "*".to_string()
+        } else {
+            req.role.clone()
+        };
+        let group = if req.group.is_empty() {
+            id.clone()
+        } else {
+            req.group.clone()
+        };
         let placement = self.placer.place(&PlacementRequest {
             task_id: id.clone(),
             framework_id: framework_id.to_string(),
@@ -190,7 +201,11 @@ impl Core {
             gpus: req.gpus,
             ports: placement.ports.clone(),
         };
-        let name = if req.name.is_empty() { id.clone() } else { req.name.clone() };
+        let name = if req.name.is_empty() {
+            id.clone()
+        } else {
+            req.name.clone()
+        };
         let spec = LaunchTask {
             task_id: id.clone(),
             framework_id: framework_id.to_string(),
@@ -260,7 +275,11 @@ impl Core {
             c.rec.updated = wall_now();
         }
         let mut effects = self.commit(ch)?;
-        if let Some(a) = self.agents.get(&agent_id).filter(|a| a.status == AgentStatus::Active) {
+        if let Some(a) = self
+            .agents
+            .get(&agent_id)
+            .filter(|a| a.status == AgentStatus::Active)
+        {
             effects.push(Effect::Kill {
                 agent_id: agent_id.clone(),
                 endpoint: a.rec.endpoint.clone(),
@@ -326,7 +345,9 @@ impl Core {
                 }
                 continue;
             }
-            let Some(c) = ch.task(&self.tasks, &u.task_id) else { continue };
+            let Some(c) = ch.task(&self.tasks, &u.task_id) else {
+                continue;
+            };
             if c.rec.state.is_terminal() {
                 if !u.state.is_terminal() {
                     kills.push(u.task_id.clone());
@@ -363,16 +384,24 @@ impl Core {
     pub fn killed_before_launch(&mut self, task_id: &str) -> Result<Vec<Effect>, CoreError> {
         let mut ch = Changes::default();
         match ch.task(&self.tasks, task_id) {
-            Some(c) if c.rec.state == TaskState::Staging && c.rec.kill_requested => c.push_status(
-                master_status(TaskState::Killed, None, Some("killed before it was launched".into())),
-            ),
+            Some(c) if c.rec.state == TaskState::Staging && c.rec.kill_requested => {
+                c.push_status(master_status(
+                    TaskState::Killed,
+                    None,
+                    Some("killed before it was launched".into()),
+                ))
+            }
             _ => return Ok(Vec::new()),
         }
         self.commit(ch)
     }
 
     /// The agent refused a launch: the task fails with the agent's message.
-    pub fn launch_refused(&mut self, task_id: &str, message: String) -> Result<Vec<Effect>, CoreError> {
+    pub fn launch_refused(
+        &mut self,
+        task_id: &str,
+        message: String,
+    ) -> Result<Vec<Effect>, CoreError> {
         let mut ch = Changes::default();
         match ch.task(&self.tasks, task_id) {
             Some(c) if c.rec.state == TaskState::Staging => c.push_status(master_status(

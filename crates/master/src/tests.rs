@@ -33,7 +33,10 @@ fn reg(id: Option<&str>, tasks: Vec<AgentTask>) -> RegisterRequest {
             mem: 1024.0,
             disk: 100.0,
             gpus: 0.0,
-            ports: vec![PortRange { begin: 31000, end: 31009 }],
+            ports: vec![PortRange {
+                begin: 31000,
+                end: 31009,
+            }],
         },
         attributes: [("rack".to_string(), "a".to_string())].into(),
         tasks,
@@ -91,8 +94,14 @@ fn running_task(core: &mut Core) -> String {
     match &effects[0] {
         Effect::Launch { spec, endpoint, .. } => {
             assert_eq!(endpoint, "http://127.0.0.1:5051");
-            assert_eq!(spec.command.env.get("PORT0").map(String::as_str), Some("31000"));
-            assert_eq!(spec.command.env.get("PORTS").map(String::as_str), Some("31000,31001"));
+            assert_eq!(
+                spec.command.env.get("PORT0").map(String::as_str),
+                Some("31000")
+            );
+            assert_eq!(
+                spec.command.env.get("PORTS").map(String::as_str),
+                Some("31000,31001")
+            );
         }
         other => panic!("first effect should be the launch, got {other:?}"),
     }
@@ -116,7 +125,11 @@ fn launch_places_and_status_updates_apply_once() {
     };
     let (ack, _) = core.status_updates(&agent, batch).unwrap();
     assert_eq!(ack.acked, vec!["u1".to_string()]);
-    assert_eq!(core.task("t1").unwrap().statuses.len(), 2, "STAGING + RUNNING once");
+    assert_eq!(
+        core.task("t1").unwrap().statuses.len(),
+        2,
+        "STAGING + RUNNING once"
+    );
     // Duplicate task ids are refused and change nothing.
     assert!(matches!(
         core.launch(OPERATOR_FRAMEWORK_ID, req("t1")),
@@ -135,18 +148,30 @@ fn bad_input_changes_nothing() {
     ));
     let mut r = reg(None, vec![]);
     r.endpoint = "not a url".into();
-    assert!(matches!(core.register(r, Instant::now()), Err(CoreError::Invalid(_))));
+    assert!(matches!(
+        core.register(r, Instant::now()),
+        Err(CoreError::Invalid(_))
+    ));
     let mut r = reg(Some("../etc"), vec![]);
     r.hostname = "x".into();
-    assert!(matches!(core.register(r, Instant::now()), Err(CoreError::Invalid(_))));
+    assert!(matches!(
+        core.register(r, Instant::now()),
+        Err(CoreError::Invalid(_))
+    ));
     assert_eq!(core.agents().count(), 0);
     let (resp, _) = core.register(reg(None, vec![]), Instant::now()).unwrap();
     let mut bad = req("t2");
     bad.cpus = f64::NAN;
-    assert!(matches!(core.launch(OPERATOR_FRAMEWORK_ID, bad), Err(CoreError::Invalid(_))));
+    assert!(matches!(
+        core.launch(OPERATOR_FRAMEWORK_ID, bad),
+        Err(CoreError::Invalid(_))
+    ));
     let mut big = req("t3");
     big.mem = 4096.0;
-    assert!(matches!(core.launch(OPERATOR_FRAMEWORK_ID, big), Err(CoreError::Placement(_))));
+    assert!(matches!(
+        core.launch(OPERATOR_FRAMEWORK_ID, big),
+        Err(CoreError::Placement(_))
+    ));
     assert!(matches!(
         core.status_updates("nope", StatusBatch { updates: vec![] }),
         Err(CoreError::UnknownAgent(_))
@@ -167,7 +192,10 @@ fn silent_agent_goes_unreachable_then_lost_and_is_reconciled_on_return() {
     let mut core = open(dir.path());
     let agent = running_task(&mut core);
     // Nothing happens within the timeout.
-    assert!(core.tick(Instant::now() + Duration::from_secs(4)).unwrap().is_empty());
+    assert!(core
+        .tick(Instant::now() + Duration::from_secs(4))
+        .unwrap()
+        .is_empty());
     let effects = core.tick(Instant::now() + Duration::from_secs(6)).unwrap();
     assert_eq!(core.agent(&agent).unwrap().status, AgentStatus::Unreachable);
     assert_eq!(core.task("t1").unwrap().state, TaskState::Unreachable);
@@ -180,17 +208,26 @@ fn silent_agent_goes_unreachable_then_lost_and_is_reconciled_on_return() {
     core.tick(Instant::now() + Duration::from_secs(7)).unwrap();
     let t = core.task("t1").unwrap();
     assert_eq!(t.state, TaskState::Lost);
-    assert_eq!(t.statuses.last().unwrap().reason.as_deref(), Some("REASON_SLAVE_REMOVED"));
+    assert_eq!(
+        t.statuses.last().unwrap().reason.as_deref(),
+        Some("REASON_SLAVE_REMOVED")
+    );
     // The agent comes back still running t1: the master no longer wants it.
     let running = AgentTask {
         task_id: "t1".into(),
         framework_id: OPERATOR_FRAMEWORK_ID.into(),
         state: TaskState::Running,
     };
-    let (resp, _) = core.register(reg(Some(&agent), vec![running]), Instant::now()).unwrap();
+    let (resp, _) = core
+        .register(reg(Some(&agent), vec![running]), Instant::now())
+        .unwrap();
     assert_eq!(resp.agent_id, agent);
     assert_eq!(resp.kill_tasks, vec!["t1".to_string()]);
-    assert_eq!(core.task("t1").unwrap().state, TaskState::Lost, "terminal stays terminal");
+    assert_eq!(
+        core.task("t1").unwrap().state,
+        TaskState::Lost,
+        "terminal stays terminal"
+    );
     core.heartbeat(&agent, Instant::now()).unwrap();
 }
 
@@ -208,7 +245,9 @@ fn unreachable_agent_returning_in_time_keeps_its_tasks() {
         framework_id: OPERATOR_FRAMEWORK_ID.into(),
         state: TaskState::Running,
     };
-    let (resp, _) = core.register(reg(Some(&agent), vec![running]), Instant::now()).unwrap();
+    let (resp, _) = core
+        .register(reg(Some(&agent), vec![running]), Instant::now())
+        .unwrap();
     assert!(resp.kill_tasks.is_empty());
     assert_eq!(core.task("t1").unwrap().state, TaskState::Running);
 }
@@ -238,7 +277,9 @@ fn restart_recovers_everything_and_agents_reregister() {
         framework_id: OPERATOR_FRAMEWORK_ID.into(),
         state: TaskState::Running,
     };
-    let (resp, _) = core.register(reg(Some(&agent), vec![running]), Instant::now()).unwrap();
+    let (resp, _) = core
+        .register(reg(Some(&agent), vec![running]), Instant::now())
+        .unwrap();
     assert!(resp.kill_tasks.is_empty());
     assert_eq!(core.task("t1").unwrap().state, TaskState::Running);
     // Ports in use survive too: a new task gets the next ones.
@@ -252,7 +293,9 @@ fn agent_reregistering_without_a_task_loses_it_and_staging_tasks_are_resent() {
     let mut core = open(dir.path());
     let agent = running_task(&mut core);
     core.launch(OPERATOR_FRAMEWORK_ID, req("t2")).unwrap();
-    let (_, effects) = core.register(reg(Some(&agent), vec![]), Instant::now()).unwrap();
+    let (_, effects) = core
+        .register(reg(Some(&agent), vec![]), Instant::now())
+        .unwrap();
     assert_eq!(core.task("t1").unwrap().state, TaskState::Lost);
     assert_eq!(core.task("t2").unwrap().state, TaskState::Staging);
     assert!(effects
@@ -276,7 +319,10 @@ fn kill_is_recorded_and_sent_and_terminal_tasks_cannot_be_killed() {
     core.status_updates(&agent, batch).unwrap();
     assert_eq!(core.task("t1").unwrap().state, TaskState::Killed);
     assert!(matches!(core.kill("t1", None), Err(CoreError::Conflict(_))));
-    assert!(matches!(core.kill("nope", None), Err(CoreError::UnknownTask(_))));
+    assert!(matches!(
+        core.kill("nope", None),
+        Err(CoreError::UnknownTask(_))
+    ));
     // Its resources are free again.
     let (t3, _) = core.launch(OPERATOR_FRAMEWORK_ID, req("t3")).unwrap();
     assert_eq!(t3.resources.ports, vec![31000, 31001]);
@@ -298,8 +344,14 @@ fn a_staging_task_killed_before_launch_ends_killed() {
 #[test]
 fn state_json_uses_mesos_names_and_ranges() {
     use crate::state_json::{port_ranges, ranges_text};
-    assert_eq!(port_ranges(&[31005, 31000, 31001, 31002]), vec![(31000, 31002), (31005, 31005)]);
-    assert_eq!(ranges_text(&[(31000, 31002), (31005, 31005)]), "[31000-31002, 31005-31005]");
+    assert_eq!(
+        port_ranges(&[31005, 31000, 31001, 31002]),
+        vec![(31000, 31002), (31005, 31005)]
+    );
+    assert_eq!(
+        ranges_text(&[(31000, 31002), (31005, 31005)]),
+        "[31000-31002, 31005-31005]"
+    );
     assert_eq!(port_ranges(&[65535, 65534]), vec![(65534, 65535)]);
     let dir = tempfile::tempdir().unwrap();
     let mut core = open(dir.path());
@@ -343,10 +395,16 @@ async fn internal_frameworks_hear_committed_status_changes() {
         })
         .unwrap();
     assert_eq!(f.id, "marathon");
-    let (resp, effects) = m.core().register(reg(None, vec![]), Instant::now()).unwrap();
+    let (resp, effects) = m
+        .core()
+        .register(reg(None, vec![]), Instant::now())
+        .unwrap();
     m.run_effects(effects);
     let ev = events.recv().await.unwrap();
-    assert!(matches!(ev, FrameworkEvent::AgentRegistered { .. }), "{ev:?}");
+    assert!(
+        matches!(ev, FrameworkEvent::AgentRegistered { .. }),
+        "{ev:?}"
+    );
     let t = m.launch("marathon", req("app.1")).unwrap();
     assert_eq!(t.framework_id, "marathon");
     let ev = events.recv().await.unwrap();
@@ -360,10 +418,22 @@ async fn internal_frameworks_hear_committed_status_changes() {
     let (_, effects) = m.core().status_updates(&resp.agent_id, batch).unwrap();
     m.run_effects(effects);
     let ev = events.recv().await.unwrap();
-    assert!(matches!(ev, FrameworkEvent::Update { state: TaskState::Running, .. }), "{ev:?}");
+    assert!(
+        matches!(
+            ev,
+            FrameworkEvent::Update {
+                state: TaskState::Running,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
     assert_eq!(m.tasks_of("marathon").len(), 1);
     assert!(m.tasks_of(OPERATOR_FRAMEWORK_ID).is_empty());
-    assert!(matches!(m.launch("nope", req("x")), Err(CoreError::UnknownFramework(_))));
+    assert!(matches!(
+        m.launch("nope", req("x")),
+        Err(CoreError::UnknownFramework(_))
+    ));
 }
 
 #[test]
@@ -374,7 +444,10 @@ fn launch_batch_commits_the_good_requests_and_reports_the_bad_ones() {
     let mut big = req("big");
     big.mem = 1.0e6;
     let out = core
-        .launch_batch(OPERATOR_FRAMEWORK_ID, vec![req("a"), req("b"), req("a"), big])
+        .launch_batch(
+            OPERATOR_FRAMEWORK_ID,
+            vec![req("a"), req("b"), req("a"), big],
+        )
         .unwrap();
     assert_eq!(out.len(), 4);
     assert!(out[0].0.is_ok() && out[1].0.is_ok());
@@ -385,7 +458,10 @@ fn launch_batch_commits_the_good_requests_and_reports_the_bad_ones() {
     assert_eq!(core.tasks().count(), 2);
     let a = core.task("a").unwrap().resources.ports.clone();
     let b = core.task("b").unwrap().resources.ports.clone();
-    assert!(a.iter().all(|p| !b.contains(p)), "distinct ports: {a:?} {b:?}");
+    assert!(
+        a.iter().all(|p| !b.contains(p)),
+        "distinct ports: {a:?} {b:?}"
+    );
     drop(core);
     let core = open(dir.path());
     assert_eq!(core.tasks().count(), 2, "both committed");

@@ -42,9 +42,9 @@ impl From<CoreError> for ApiError {
             | CoreError::UnknownFramework(_)
             | CoreError::NotRegistered(_) => StatusCode::NOT_FOUND,
             CoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CoreError::Placement(PlacementError::BadConstraint(..) | PlacementError::Invalid(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            CoreError::Placement(
+                PlacementError::BadConstraint(..) | PlacementError::Invalid(_),
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
             CoreError::Conflict(_) | CoreError::Placement(_) => StatusCode::CONFLICT,
             CoreError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -84,7 +84,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 }
 
 pub async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no route for {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no route for {}", uri.path()),
+    )
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

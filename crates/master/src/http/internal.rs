@@ -17,7 +17,10 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// Refuses (401, logged) any agent call without the cluster join token.
 pub async fn require_join_token(State(m): State<AppState>, req: Request, next: Next) -> Response {
     let expected = m.core().join_token.clone();
-    let given = req.headers().get(JOIN_TOKEN_HEADER).map(|v| v.as_bytes().to_vec());
+    let given = req
+        .headers()
+        .get(JOIN_TOKEN_HEADER)
+        .map(|v| v.as_bytes().to_vec());
     match given {
         Some(g) if same(&g, expected.as_bytes()) => next.run(req).await,
         other => {

@@ -45,13 +45,19 @@ pub async fn master_log_read(
     let Query(q) = q.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("{}; expected ?path=/master/log&offset=N&length=N", e.body_text()),
+            format!(
+                "{}; expected ?path=/master/log&offset=N&length=N",
+                e.body_text()
+            ),
         )
     })?;
     if q.path != "/master/log" {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("no file '{}' on the master; the master serves path=/master/log", q.path),
+            format!(
+                "no file '{}' on the master; the master serves path=/master/log",
+                q.path
+            ),
         ));
     }
     let path = m.log_file.clone();
@@ -67,7 +73,12 @@ pub async fn master_log_read(
             Some(o) if o < 0 => Ok((String::new(), size)),
             Some(o) => {
                 let off = (o as u64).min(size);
-                let len = q.length.filter(|l| *l >= 0).map(|l| l as u64).unwrap_or(MAX_READ).min(MAX_READ);
+                let len = q
+                    .length
+                    .filter(|l| *l >= 0)
+                    .map(|l| l as u64)
+                    .unwrap_or(MAX_READ)
+                    .min(MAX_READ);
                 f.seek(SeekFrom::Start(off))?;
                 let mut buf = Vec::new();
                 f.take(len).read_to_end(&mut buf)?;
@@ -76,7 +87,17 @@ pub async fn master_log_read(
         }
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the log: {e}")))?
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the log: {e}")))?;
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the log: {e}"),
+        )
+    })?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the log: {e}"),
+        )
+    })?;
     Ok(Json(serde_json::json!({ "data": res.0, "offset": res.1 })).into_response())
 }

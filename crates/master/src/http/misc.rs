@@ -10,7 +10,11 @@ use serde_json::json;
 use std::fmt::Write;
 
 pub async fn ping() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "pong").into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "pong",
+    )
+        .into_response()
 }
 
 pub async fn version(State(m): State<AppState>) -> Response {
@@ -36,7 +40,10 @@ pub async fn metadata(State(m): State<AppState>) -> Response {
 pub async fn metrics(State(m): State<AppState>) -> Response {
     let core = m.core();
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP dcos_master_agents Agents known to the master, by status.");
+    let _ = writeln!(
+        out,
+        "# HELP dcos_master_agents Agents known to the master, by status."
+    );
     let _ = writeln!(out, "# TYPE dcos_master_agents gauge");
     for (name, s) in [
         ("active", AgentStatus::Active),
@@ -46,7 +53,10 @@ pub async fn metrics(State(m): State<AppState>) -> Response {
         let n = core.agents().filter(|e| e.status == s).count();
         let _ = writeln!(out, "dcos_master_agents{{status=\"{name}\"}} {n}");
     }
-    let _ = writeln!(out, "# HELP dcos_master_tasks Tasks known to the master, by state.");
+    let _ = writeln!(
+        out,
+        "# HELP dcos_master_tasks Tasks known to the master, by state."
+    );
     let _ = writeln!(out, "# TYPE dcos_master_tasks gauge");
     let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
     for t in core.tasks() {
@@ -58,7 +68,10 @@ pub async fn metrics(State(m): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP dcos_master_frameworks Frameworks registered.");
     let _ = writeln!(out, "# TYPE dcos_master_frameworks gauge");
     let _ = writeln!(out, "dcos_master_frameworks {}", core.frameworks().count());
-    let _ = writeln!(out, "# HELP dcos_master_uptime_seconds Seconds since the master started.");
+    let _ = writeln!(
+        out,
+        "# HELP dcos_master_uptime_seconds Seconds since the master started."
+    );
     let _ = writeln!(out, "# TYPE dcos_master_uptime_seconds gauge");
     let _ = writeln!(
         out,
@@ -66,7 +79,10 @@ pub async fn metrics(State(m): State<AppState>) -> Response {
         crate::model::wall_now() - core.start_time
     );
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
         .into_response()

@@ -26,8 +26,14 @@ pub fn router(master: Arc<Master>) -> Router {
     // Agent -> master protocol: needs the cluster join token.
     let agent_api = Router::new()
         .route("/internal/v1/agents/register", post(internal::register))
-        .route("/internal/v1/agents/{agent_id}/heartbeat", post(internal::heartbeat))
-        .route("/internal/v1/agents/{agent_id}/status", post(internal::status))
+        .route(
+            "/internal/v1/agents/{agent_id}/heartbeat",
+            post(internal::heartbeat),
+        )
+        .route(
+            "/internal/v1/agents/{agent_id}/status",
+            post(internal::status),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             master.clone(),
             internal::require_join_token,
@@ -36,7 +42,10 @@ pub fn router(master: Arc<Master>) -> Router {
         .merge(agent_api)
         // Operator task API (Marathon replaces it as the user-facing way to run tasks).
         .route("/internal/v1/tasks", get(tasks::list).post(tasks::create))
-        .route("/internal/v1/tasks/{task_id}", get(tasks::show).delete(tasks::kill))
+        .route(
+            "/internal/v1/tasks/{task_id}",
+            get(tasks::show).delete(tasks::kill),
+        )
         // Cluster identity and health.
         .route("/ping", get(misc::ping))
         .route("/dcos-metadata/dcos-version.json", get(misc::version))
@@ -50,11 +59,17 @@ pub fn router(master: Arc<Master>) -> Router {
             .route(&format!("{prefix}/state"), get(mesos::state))
             .route(&format!("{prefix}/state.json"), get(mesos::state))
             .route(&format!("{prefix}/slaves"), get(mesos::slaves))
-            .route(&format!("{prefix}/state-summary"), get(mesos::state_summary));
+            .route(
+                &format!("{prefix}/state-summary"),
+                get(mesos::state_summary),
+            );
     }
     // Agent state and sandbox files, proxied.
     for prefix in ["/agent", "/slave"] {
-        r = r.route(&format!("{prefix}/{{agent_id}}/{{*rest}}"), get(proxy::agent));
+        r = r.route(
+            &format!("{prefix}/{{agent_id}}/{{*rest}}"),
+            get(proxy::agent),
+        );
     }
     r.merge(crate::marathon::routes(&master))
         .fallback(error::not_found)

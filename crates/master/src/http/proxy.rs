@@ -8,7 +8,14 @@ use axum::response::{IntoResponse, Response};
 use dcos_schemas::agent::JOIN_TOKEN_HEADER;
 
 /// Agent paths the master forwards.
-const ALLOWED: &[&str] = &["state.json", "state", "files/read.json", "files/browse.json", "files/download", "v1/tasks"];
+const ALLOWED: &[&str] = &[
+    "state.json",
+    "state",
+    "files/read.json",
+    "files/browse.json",
+    "files/download",
+    "v1/tasks",
+];
 
 pub async fn agent(
     State(m): State<AppState>,
@@ -20,7 +27,10 @@ pub async fn agent(
     if !ALLOWED.contains(&rest.as_str()) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("the agent proxy serves {}, not '{rest}'", ALLOWED.join(", ")),
+            format!(
+                "the agent proxy serves {}, not '{rest}'",
+                ALLOWED.join(", ")
+            ),
         ));
     }
     let (endpoint, token) = {

@@ -80,9 +80,9 @@ pub fn task_json(t: &TaskRecord, hostname: Option<&str>) -> Value {
 
 fn show_one(m: &AppState, id: &str) -> Result<Value, ApiError> {
     let core = m.core();
-    let t = core.task(id).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("unknown task '{id}'"))
-    })?;
+    let t = core
+        .task(id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("unknown task '{id}'")))?;
     let host = core.agent(&t.agent_id).map(|a| a.rec.hostname.clone());
     Ok(task_json(t, host.as_deref()))
 }
@@ -146,7 +146,11 @@ pub async fn list(
     let mut tasks: Vec<&TaskRecord> = core
         .tasks()
         .filter(|t| q.state.as_deref().is_none_or(|s| t.state.as_str() == s))
-        .filter(|t| q.framework_id.as_deref().is_none_or(|f| t.framework_id == f))
+        .filter(|t| {
+            q.framework_id
+                .as_deref()
+                .is_none_or(|f| t.framework_id == f)
+        })
         .collect();
     tasks.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
     let out: Vec<Value> = tasks
@@ -159,10 +163,7 @@ pub async fn list(
     Ok(Json(json!({ "tasks": out })).into_response())
 }
 
-pub async fn show(
-    State(m): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn show(State(m): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(show_one(&m, &id)?).into_response())
 }
 

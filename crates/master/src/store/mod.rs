@@ -138,7 +138,11 @@ impl Store {
     pub fn is_acked(&self, uuid: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM acked_updates WHERE uuid = ?1", [uuid], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM acked_updates WHERE uuid = ?1",
+                [uuid],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -146,13 +150,17 @@ impl Store {
     /// Loads every record (used once on start to rebuild the master's state).
     pub fn load(&self) -> Result<Snapshot, StoreError> {
         let mut snap = Snapshot::default();
-        let mut st = self.conn.prepare("SELECT id, record FROM agents ORDER BY id")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, record FROM agents ORDER BY id")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, rec) = row?;
             snap.agents.push(from_json(&id, &rec)?);
         }
-        let mut st = self.conn.prepare("SELECT id, record FROM frameworks ORDER BY id")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, record FROM frameworks ORDER BY id")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, rec) = row?;
@@ -165,9 +173,14 @@ impl Store {
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, rec) = row?;
-            statuses.entry(id.clone()).or_default().push(from_json(&id, &rec)?);
+            statuses
+                .entry(id.clone())
+                .or_default()
+                .push(from_json(&id, &rec)?);
         }
-        let mut st = self.conn.prepare("SELECT id, record FROM tasks ORDER BY created, id")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id, record FROM tasks ORDER BY created, id")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, rec) = row?;
@@ -226,7 +239,14 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(id) DO UPDATE SET framework_id = excluded.framework_id,
                agent_id = excluded.agent_id, state = excluded.state, record = excluded.record",
-            params![t.id, t.framework_id, t.agent_id, t.state.as_str(), t.created, rec],
+            params![
+                t.id,
+                t.framework_id,
+                t.agent_id,
+                t.state.as_str(),
+                t.created,
+                rec
+            ],
         )?;
         Ok(())
     }
@@ -253,7 +273,11 @@ impl Tx<'_> {
     pub fn is_acked(&self, uuid: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
-            .query_row("SELECT 1 FROM acked_updates WHERE uuid = ?1", [uuid], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM acked_updates WHERE uuid = ?1",
+                [uuid],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }

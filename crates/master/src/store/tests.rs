@@ -13,7 +13,10 @@ fn agent(id: &str) -> AgentRecord {
             mem: 1024.0,
             disk: 0.0,
             gpus: 0.0,
-            ports: vec![PortRange { begin: 31000, end: 31010 }],
+            ports: vec![PortRange {
+                begin: 31000,
+                end: 31010,
+            }],
         },
         attributes: Default::default(),
         version: "t".into(),
@@ -35,7 +38,13 @@ pub(crate) fn task(id: &str, agent: &str) -> TaskRecord {
             env: Default::default(),
             user: None,
         },
-        resources: TaskResources { cpus: 0.1, mem: 32.0, disk: 0.0, gpus: 0.0, ports: vec![] },
+        resources: TaskResources {
+            cpus: 0.1,
+            mem: 32.0,
+            disk: 0.0,
+            gpus: 0.0,
+            ports: vec![],
+        },
         container: None,
         health_checks: vec![],
         fetch: vec![],
@@ -121,7 +130,8 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path()).unwrap());
     let c = rusqlite::Connection::open(dir.path().join("master.sqlite")).unwrap();
-    c.execute("INSERT INTO schema_migrations(version) VALUES (999)", []).unwrap();
+    c.execute("INSERT INTO schema_migrations(version) VALUES (999)", [])
+        .unwrap();
     drop(c);
     match Store::open(dir.path()) {
         Err(StoreError::TooNew { found: 999, .. }) => {}
@@ -135,9 +145,17 @@ fn the_database_is_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(dir.path()).unwrap();
-    s.transaction(|tx| tx.put_meta("join_token", "secret")).unwrap();
+    s.transaction(|tx| tx.put_meta("join_token", "secret"))
+        .unwrap();
     for f in ["master.sqlite", "master.sqlite-wal"] {
-        let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "{f} must not be readable by others (mode {mode:o})");
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{f} must not be readable by others (mode {mode:o})"
+        );
     }
 }
