@@ -54,6 +54,9 @@ enum Command {
     /// Inspect the frameworks (services) registered with the cluster.
     #[command(subcommand)]
     Service(cmd::service::Args),
+    /// Deploy and manage Marathon apps, deployments and tasks.
+    #[command(subcommand)]
+    Marathon(cmd::marathon::Args),
 }
 
 fn main() {
@@ -66,6 +69,7 @@ fn main() {
         Command::Node(args) => cmd::node::run(args),
         Command::Task(args) => cmd::task::run(args),
         Command::Service(args) => cmd::service::run(args),
+        Command::Marathon(args) => cmd::marathon::run(args),
     };
     if let Err(e) = result {
         // One line: the chain of contexts joined, no backtrace.

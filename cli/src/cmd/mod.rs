@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cluster;
 pub mod config;
+pub mod marathon;
 pub mod node;
 pub mod service;
 pub mod task;
