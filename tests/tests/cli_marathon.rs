@@ -256,3 +256,71 @@ fn marathon_app_lifecycle_through_the_cli() {
     let apps = json(&c.ok(&["marathon", "app", "list", "--json"]));
     assert_eq!(apps, Value::Array(vec![]), "nothing deployed");
 }
+
+#[test]
+fn marathon_restart_stop_start_kill_and_deployments() {
+    let c = LocalCluster::new("e2e-marathon-ops", 1);
+    let cfg = c.config.to_str().unwrap().to_string();
+    c.ok(&["cluster", "up", "--config", &cfg]);
+    let sleep = examples().join("sleep.json");
+    let out = c.ok(&["marathon", "app", "add", sleep.to_str().unwrap(), "--wait"]);
+    assert!(out.contains("has finished"), "{out}");
+    let running = |n: usize| {
+        wait_until(
+            Duration::from_secs(60),
+            &format!("{n} running tasks"),
+            || {
+                let t = json(&c.ok(&["marathon", "task", "list", "--json"]));
+                let ids: Vec<String> = t
+                    .as_array()?
+                    .iter()
+                    .filter(|t| t["state"] == "TASK_RUNNING")
+                    .filter_map(|t| t["id"].as_str().map(str::to_string))
+                    .collect();
+                (ids.len() == n).then_some(ids)
+            },
+        )
+    };
+    let first = running(1);
+
+    // restart replaces the task; deployment watch follows the restart to its end.
+    let out = c.ok(&["marathon", "app", "restart", "sleep"]);
+    let dep = out.trim().rsplit(' ').next().unwrap_or("").to_string();
+    assert!(!dep.is_empty(), "{out}");
+    let out = c.ok(&["marathon", "deployment", "watch", &dep]);
+    assert!(out.contains("has finished"), "{out}");
+    let second = running(1);
+    assert_ne!(first, second, "restart replaced the task");
+
+    // task kill: the app starts a replacement; with --scale it does not.
+    let out = c.ok(&["marathon", "task", "kill", &second[0]]);
+    assert!(out.contains("Killed") && out.contains(&second[0]), "{out}");
+    let third = wait_until(Duration::from_secs(60), "a replacement", || {
+        let ids = running(1);
+        (ids != second).then_some(ids)
+    });
+    let out = c.ok(&["marathon", "task", "stop", &third[0]]);
+    assert!(out.contains(&third[0]), "{out}");
+
+    // stop scales to 0, start scales back, start again is refused.
+    c.ok(&["marathon", "app", "stop", "/sleep"]);
+    running(0);
+    c.ok(&["marathon", "app", "start", "/sleep", "2"]);
+    running(2);
+    let o = c.cmd(&["marathon", "app", "start", "/sleep"]);
+    assert_eq!(o.status.code(), Some(1), "{}", c.show(&[], &o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already started"));
+
+    // app kill --scale leaves no task and instances 0.
+    let out = c.ok(&["marathon", "app", "kill", "/sleep", "--scale"]);
+    assert!(
+        out.contains("Created deployment") || out.contains("Killed"),
+        "{out}"
+    );
+    running(0);
+    let app = json(&c.ok(&["marathon", "app", "show", "/sleep"]));
+    assert_eq!(app["instances"], 0, "{app}");
+
+    let o = c.cmd(&["marathon", "deployment", "rollback", "no-such-deployment"]);
+    assert_eq!(o.status.code(), Some(1), "{}", c.show(&[], &o));
+}

@@ -248,6 +248,21 @@ fn deployment_id(v: &Value) -> String {
     v["deploymentId"].as_str().unwrap_or("").to_string()
 }
 
+/// What a kill did: the deployment it started (with --scale), else the tasks killed.
+fn kill_report(r: &Value, asked: &str) -> String {
+    let dep = deployment_id(r);
+    if !dep.is_empty() {
+        return format!("Created deployment {dep}\n");
+    }
+    match r["tasks"].as_array() {
+        Some(t) => {
+            let ids: Vec<&str> = t.iter().filter_map(|x| x["id"].as_str()).collect();
+            format!("Killed tasks: {}\n", ids.join(", "))
+        }
+        None => format!("Killed {asked}\n"),
+    }
+}
+
 fn app(api: &Api, args: AppArgs) -> anyhow::Result<()> {
     match args {
         AppArgs::Add { file, wait } => {
@@ -337,10 +352,7 @@ fn app(api: &Api, args: AppArgs) -> anyhow::Result<()> {
                 q.push(("host", h));
             }
             let r = api.delete(&format!("{}/tasks", app_path(&app_id)?), &q)?;
-            match r["tasks"].as_array() {
-                Some(t) => print(&format!("Killed tasks: {}\n", t.len())),
-                None => print(&format!("Created deployment {}\n", deployment_id(&r))),
-            }
+            print(&kill_report(&r, &format!("the tasks of {app_id}")));
             Ok(())
         }
         AppArgs::Stop { app_id, force } => {
@@ -521,10 +533,7 @@ fn task(api: &Api, args: TaskArgs) -> anyhow::Result<()> {
                 q.push(("scale", "true".to_string()));
             }
             let r = api.post("/v2/tasks/delete", &q, &json!({ "ids": task_ids }))?;
-            match r["tasks"].as_array() {
-                Some(t) => print(&format!("Killed tasks: {}\n", t.len())),
-                None => print(&format!("Created deployment {}\n", deployment_id(&r))),
-            }
+            print(&kill_report(&r, &task_ids.join(", ")));
             Ok(())
         }
     }
