@@ -422,7 +422,7 @@ fn deployment(api: &Api, args: DeploymentArgs) -> anyhow::Result<()> {
         }
         DeploymentArgs::Rollback { deployment_id } => {
             let r = api.delete(&format!("/v2/deployments/{deployment_id}"), &[])?;
-            print_json(&r);
+            print(&format!("Created deployment {}\n", self::deployment_id(&r)));
             Ok(())
         }
         DeploymentArgs::Stop { deployment_id } => {
