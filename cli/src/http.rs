@@ -190,25 +190,50 @@ impl Client {
         })
     }
 
+    /// Sends `method` to `path` with optional query pairs and JSON body; returns the raw answer.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Response, HttpError> {
+        let mut rb = self
+            .inner
+            .request(method.clone(), self.url(path))
+            .query(query);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        self.send(method.as_str(), path, rb)
+    }
+
+    /// Like [`Client::request`], and parses the JSON answer (an empty body is `null`).
+    pub fn request_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, HttpError> {
+        let resp = self.request(method.clone(), path, query, body)?;
+        self.json(method.as_str(), path, resp)
+    }
+
     /// GET `path` (with optional query pairs) and parse the JSON answer.
     pub fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value, HttpError> {
-        let rb = self.inner.get(self.url(path)).query(query);
-        let resp = self.send("GET", path, rb)?;
-        self.json("GET", path, resp)
+        self.request_json(reqwest::Method::GET, path, query, None)
     }
 
     /// GET `path` and return the body as text (e.g. a PEM certificate).
     pub fn get_text(&self, path: &str) -> Result<String, HttpError> {
-        let rb = self.inner.get(self.url(path));
-        let resp = self.send("GET", path, rb)?;
+        let resp = self.request(reqwest::Method::GET, path, &[], None)?;
         resp.text().map_err(|e| self.transport_error(e))
     }
 
     /// POST a JSON body to `path` and parse the JSON answer.
     pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, HttpError> {
-        let rb = self.inner.post(self.url(path)).json(body);
-        let resp = self.send("POST", path, rb)?;
-        self.json("POST", path, resp)
+        self.request_json(reqwest::Method::POST, path, &[], Some(body))
     }
 }
 
@@ -228,18 +253,36 @@ fn pin_roots(
     Ok(b)
 }
 
-/// The `message` (or `error`/`errors`) of a JSON error body, else a short plain body.
+/// The `message` (or `error`/`title`) of a JSON error body in one line, followed by each of
+/// Marathon's 422 `details` as `path: error` (joined with "; "); else a short plain body.
 pub fn server_message(body: &str) -> Option<String> {
-    if let Ok(v) = serde_json::from_str::<Value>(body) {
-        for k in ["message", "error", "title"] {
-            if let Some(m) = v.get(k).and_then(Value::as_str) {
-                return Some(m.to_string());
-            }
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        let t = body.trim();
+        return (!t.is_empty() && t.len() <= 300 && !t.contains('\n')).then(|| t.to_string());
+    };
+    let mut msg = ["message", "error", "title"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))?
+        .to_string();
+    let mut parts = Vec::new();
+    for d in v["details"].as_array().into_iter().flatten() {
+        let path = d["path"].as_str().unwrap_or("/");
+        let errors: Vec<&str> = d["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if errors.is_empty() {
+            parts.push(path.to_string());
+        } else {
+            parts.push(format!("{path}: {}", errors.join(", ")));
         }
-        return None;
     }
-    let t = body.trim();
-    (!t.is_empty() && t.len() <= 300 && !t.contains('\n')).then(|| t.to_string())
+    if !parts.is_empty() {
+        msg = format!("{msg} ({})", parts.join("; "));
+    }
+    Some(msg.replace('\n', " "))
 }
 
 /// Whether a request failed in the TLS handshake (untrusted or invalid certificate).

@@ -1,8 +1,8 @@
 use serde_json::json;
 
-use super::api::error_message;
 use super::render::{app_table, deployment_table};
 use super::*;
+use crate::http::server_message as error_message;
 
 #[test]
 fn key_value_pairs_become_json_values() {
