@@ -10,6 +10,8 @@
 //! admin so its `http` client sends `Authorization: token=<token>` on every request. A master
 //! started with `--tls` is reached over https trusting its CA (`<data dir>/tls/ca.crt`).
 
+pub mod local_cluster;
+
 use reqwest::blocking::Client;
 use serde_json::Value;
 use std::io::Read;
