@@ -502,6 +502,9 @@ fn start(
             args.push(attrs.to_string());
         }
         let log = logs.join(format!("agent-{}.log", a.index));
+        // The agent serves its own log (stderr goes there) for `dcos node log --mesos-id`.
+        args.push("--log-file".into());
+        args.push(log.display().to_string());
         let rec =
             procs::spawn_detached(dcosd, &args, &log).map_err(|source| LocalError::Spawn {
                 what: format!("agent {}", a.index),

@@ -56,6 +56,8 @@ pub struct Config {
     pub master_ca_pem: Option<Vec<u8>>,
     pub heartbeat_interval_ms: Option<u64>,
     pub cgroups: Option<Layout>,
+    /// The agent's own log file (`--log-file`), served as path=/slave/log.
+    pub log_file: Option<PathBuf>,
     /// The binary started as `<exe> supervise --spec FILE`.
     pub supervisor_exe: PathBuf,
 }

@@ -193,6 +193,9 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.get(name).map(String::as_str)
 }
 
+/// The files API path of the agent's own log, as Mesos named it.
+pub const AGENT_LOG_PATH: &str = "/slave/log";
+
 async fn files_read(
     State(agent): State<Arc<Agent>>,
     Query(q): Params,
@@ -201,8 +204,26 @@ async fn files_read(
     let offset = files_api::parse_num("offset", param(&q, "offset")).map_err(files_error)?;
     let length = files_api::parse_num("length", param(&q, "length")).map_err(files_error)?;
     let root = agent.sandboxes_root();
+    // The agent's own log has Mesos's virtual path; it is served only when configured.
+    let log =
+        if shown == AGENT_LOG_PATH {
+            match &agent.cfg.log_file {
+                Some(f) => Some(f.clone()),
+                None => return Err(ApiError(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "this agent does not serve {AGENT_LOG_PATH}: start it with --log-file FILE"
+                    ),
+                )),
+            }
+        } else {
+            None
+        };
     tokio::task::spawn_blocking(move || {
-        let p = files_api::confine(&root, &shown)?;
+        let p = match log {
+            Some(f) => f,
+            None => files_api::confine(&root, &shown)?,
+        };
         files_api::read(&p, &shown, offset, length)
     })
     .await

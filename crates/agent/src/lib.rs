@@ -79,6 +79,10 @@ pub struct AgentArgs {
     /// or to the hierarchy root when it starts with '/'.
     #[arg(long, default_value = "dcos")]
     pub cgroups_root: String,
+    /// The agent's log file, served by the files API as path=/slave/log (Mesos's name) for
+    /// `dcos node log --mesos-id`; point the process's stderr there.
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
 }
 
 /// Resolves the IP the master can reach us on: the UDP "connect" trick picks the local
@@ -222,6 +226,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         master_ca_pem,
         heartbeat_interval_ms: args.heartbeat_interval_ms,
         cgroups: layout,
+        log_file: args.log_file.clone(),
         // Resolved by the kernel at exec time, so it works even when the file was replaced.
         supervisor_exe: if std::path::Path::new("/proc/self/exe").exists() {
             PathBuf::from("/proc/self/exe")

@@ -15,6 +15,7 @@ fn config(work: &Path) -> Config {
         master_ca_pem: None,
         heartbeat_interval_ms: None,
         cgroups: None,
+        log_file: None,
         supervisor_exe: "/bin/false".into(),
     }
 }
