@@ -205,20 +205,12 @@ async fn files_read(
     let length = files_api::parse_num("length", param(&q, "length")).map_err(files_error)?;
     let root = agent.sandboxes_root();
     // The agent's own log has Mesos's virtual path; it is served only when configured.
-    let log =
-        if shown == AGENT_LOG_PATH {
-            match &agent.cfg.log_file {
-                Some(f) => Some(f.clone()),
-                None => return Err(ApiError(
-                    StatusCode::NOT_FOUND,
-                    format!(
-                        "this agent does not serve {AGENT_LOG_PATH}: start it with --log-file FILE"
-                    ),
-                )),
-            }
-        } else {
-            None
-        };
+    let log = (shown == AGENT_LOG_PATH).then(|| agent.cfg.log_file.clone());
+    if log == Some(None) {
+        let msg = format!("this agent does not serve {AGENT_LOG_PATH}: start it with --log-file");
+        return Err(ApiError(StatusCode::NOT_FOUND, msg));
+    }
+    let log = log.flatten();
     tokio::task::spawn_blocking(move || {
         let p = match log {
             Some(f) => f,
