@@ -202,24 +202,31 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn put_agent(&mut self, a: &AgentRecord) -> Result<(), StoreError> {
-        let rec = to_json(&a.id, a)?;
+    /// Inserts or replaces the JSON `record` of `id` in one of the `(id, record)` tables.
+    fn put_record(
+        &mut self,
+        table: &'static str,
+        id: &str,
+        record: &str,
+    ) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO agents(id, record) VALUES (?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET record = excluded.record",
-            params![a.id, rec],
+            &format!(
+                "INSERT INTO {table}(id, record) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET record = excluded.record"
+            ),
+            params![id, record],
         )?;
         Ok(())
     }
 
+    pub fn put_agent(&mut self, a: &AgentRecord) -> Result<(), StoreError> {
+        let rec = to_json(&a.id, a)?;
+        self.put_record("agents", &a.id, &rec)
+    }
+
     pub fn put_framework(&mut self, f: &FrameworkRecord) -> Result<(), StoreError> {
         let rec = to_json(&f.id, f)?;
-        self.tx.execute(
-            "INSERT INTO frameworks(id, record) VALUES (?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET record = excluded.record",
-            params![f.id, rec],
-        )?;
-        Ok(())
+        self.put_record("frameworks", &f.id, &rec)
     }
 
     /// Writes a task's record (its status history is appended separately, see
